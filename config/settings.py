@@ -1,0 +1,249 @@
+"""Loa's typed settings: one object, built once by an entry point and passed in.
+
+Values come from (highest priority first) explicit overrides, environment
+variables, and an optional YAML file. Nothing here reads the environment at
+import time: :func:`config.loader.load_settings` does it when asked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from news.text import slugify
+
+DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+SourceKind = Literal["html", "rss", "sitemap"]
+Language = Literal["vi", "en"]
+
+
+#: The environment a Settings construction reads; the loader sets it so tests and
+#: the supervisor can pass their own mapping without touching ``os.environ``.
+ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("loa_settings_environ", default=None)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """Reads variables from :data:`ENVIRON` when set, else from ``os.environ``."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = ENVIRON.get()
+        return parse_env_vars(
+            os.environ if environ is None else environ,
+            self.case_sensitive,
+            self.env_ignore_empty,
+            self.env_parse_none_str,
+        )
+
+
+class _Strict(BaseModel):
+    """Base for YAML sections: unknown keys are mistakes, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """One watched news site (or feed)."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: SourceKind = "html"
+    url: str = Field(pattern=r"^https?://")
+    profile: str | None = "cms-portal"
+    poll_interval: int = Field(default=300, ge=5, description="seconds between polls")
+    categories: dict[str, str] = Field(
+        default_factory=dict, description="source category name → Loa category name"
+    )
+    announce_first_poll: int = Field(
+        default=0, ge=0, description="on a source's first poll, announce only the newest K"
+    )
+
+
+class ChannelConfig(_Strict):
+    """A Telegram channel or group Loa posts to."""
+
+    chat: str = Field(description="'@name' or a numeric '-100…' id")
+    language: Language = "vi"
+
+    @field_validator("chat")
+    @classmethod
+    def _chat_form(cls, value: str) -> str:
+        if value.startswith("@") and len(value) > 1:
+            return value
+        if value.lstrip("-").isdigit():
+            return value
+        raise ValueError("must be '@channel_name' or a numeric chat id like -1001234567890")
+
+
+class RouteRule(_Strict):
+    """Which articles go to which channel; an empty rule matches everything."""
+
+    channel: str
+    categories: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+    def matches(self, *, category_slug: str | None, source: str) -> bool:
+        """True when the article's category and source pass this rule's filters."""
+        if self.sources and source not in self.sources:
+            return False
+        if self.categories:
+            wanted = {slugify(c) for c in self.categories}
+            return category_slug in wanted
+        return True
+
+
+class Settings(BaseSettings):
+    """Everything Loa needs to run; see ``loa.example.yaml`` for a commented copy.
+
+    Environment variables win over the YAML file (which is passed in as init
+    data by :func:`config.loader.load_settings`): a deployment can override one
+    value without editing the file. Fields without an explicit variable name
+    read ``LOA_<FIELD>`` (never a bare ``LANGUAGE`` that the OS may set).
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, env_prefix="LOA_"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then the YAML data given at construction."""
+        return (_MappingEnvSource(settings_cls), init_settings)
+
+    data_dir: Path = Field(
+        default=Path("var"), validation_alias=AliasChoices("data_dir", "LOA_DATA_DIR")
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("database_url", "DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("redis_url", "REDIS_URL")
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("telegram_bot_token", "TELEGRAM_BOT_TOKEN")
+    )
+    telegram_api_base_url: str = Field(
+        default=DEFAULT_TELEGRAM_API_BASE_URL,
+        validation_alias=AliasChoices("telegram_api_base_url", "TELEGRAM_API_BASE_URL"),
+    )
+    http_host: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("http_host", "LOA_HTTP_HOST")
+    )
+    http_port: int = Field(
+        default=8080, ge=0, le=65535, validation_alias=AliasChoices("http_port", "LOA_HTTP_PORT")
+    )
+    public_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("public_base_url", "LOA_PUBLIC_BASE_URL")
+    )
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Language = "vi"
+    summary_chars: int = Field(default=400, ge=80, le=3000)
+    feed_title: str = "Loa"
+    sources: list[SourceConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    routes: list[RouteRule] = Field(default_factory=list)
+    editors: list[int] = Field(default_factory=list, description="Telegram user ids")
+    demo_portal_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("demo_portal_url", "LOA_DEMO_PORTAL_URL")
+    )
+    config_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    # --- derived values -------------------------------------------------
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The newsroom's time zone (dates without an offset are read in it)."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_demo(self) -> bool:
+        """Demo mode: no sources configured, the bundled demo portal stands in."""
+        return not self.sources and self.demo_portal_url is not None
+
+    @property
+    def effective_database_url(self) -> str:
+        """`DATABASE_URL`, or a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'loa.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where dry-run Bot API requests are written when no token is set."""
+        return self.data_dir / "outbox"
+
+    @property
+    def base_url(self) -> str:
+        """Public URL of Loa's HTTP server, used in feed self links."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.http_host}:{self.http_port}"
+
+    def effective_sources(self) -> list[SourceConfig]:
+        """Configured sources, or the demo portal in demo mode."""
+        if self.sources or not self.demo_portal_url:
+            return list(self.sources)
+        return [
+            SourceConfig(
+                name="demo",
+                url=self.demo_portal_url.rstrip("/") + "/",
+                profile="cms-portal",
+                poll_interval=10,
+                announce_first_poll=3,
+            )
+        ]
+
+    def effective_channels(self) -> list[ChannelConfig]:
+        """Configured channels, or the demo channel in demo mode."""
+        if self.channels or not self.is_demo:
+            return list(self.channels)
+        return [ChannelConfig(chat="@loa_demo")]
+
+    def effective_routes(self) -> list[RouteRule]:
+        """Configured routes; the demo sends everything to `@loa_demo`."""
+        if self.routes or not self.is_demo:
+            return list(self.routes)
+        return [RouteRule(channel="@loa_demo")]
+
+    def source(self, name: str) -> SourceConfig:
+        """The source called `name`, or a clear error."""
+        for candidate in self.effective_sources():
+            if candidate.name == name:
+                return candidate
+        from news.errors import ConfigError
+
+        raise ConfigError(f"no source named {name!r}", source=str(self.config_file or "config"))

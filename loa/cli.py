@@ -1,0 +1,292 @@
+"""The `loa` command line: one front door for every Loa process and tool.
+
+Each command loads settings once (a bad config prints one clear line and
+exits with code 2 before anything starts), sets up logging, then calls the
+same service functions the Celery tasks and the bot use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from config.loader import load_settings, resolve_config_path
+from config.settings import Settings
+from loa.logs import setup_logging
+from news.errors import ConfigError, LoaError
+
+app = typer.Typer(help="Loa: news sites → feeds and Telegram.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+log = logging.getLogger("loa")
+
+
+@dataclass
+class Options:
+    """Global flags shared by every command."""
+
+    config: Path | None
+    log_json: bool
+    log_level: str
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="YAML config file (default: $LOA_CONFIG or ./loa.yaml)"
+        ),
+    ] = None,
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="Log one JSON object per line.")
+    ] = False,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ...")
+    ] = "INFO",
+) -> None:
+    """Global options."""
+    ctx.obj = Options(config=config, log_json=log_json, log_level=log_level.upper())
+
+
+def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
+    """Load settings (exit 2 on a config error) and set up logging with the token redacted."""
+    opts: Options = ctx.obj
+    try:
+        settings = load_settings(
+            opts.config, overrides={k: v for k, v in overrides.items() if v is not None}
+        )
+    except ConfigError as exc:
+        typer.echo(f"loa: {exc}", err=True)
+        raise typer.Exit(2) from None
+    token = settings.telegram_bot_token
+    setup_logging(
+        json_lines=opts.log_json,
+        level=opts.log_level,
+        secrets=[token.get_secret_value()] if token else [],
+    )
+    return settings
+
+
+def _fail(exc: LoaError) -> typer.Exit:
+    typer.echo(f"loa: {exc}", err=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", help="HTTP port (default 8080, $LOA_HTTP_PORT)")
+    ] = None,
+) -> None:
+    """Start everything (Redis if needed, migrations, worker, beat, web, bot or outbox)."""
+    settings = _settings(ctx, http_port=port)
+    from loa.supervisor import Supervisor
+
+    opts: Options = ctx.obj
+    config_path = resolve_config_path(opts.config, _environ())
+    try:
+        code = Supervisor(settings, config_path=config_path, log_json=opts.log_json).run()
+    except LoaError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[int, typer.Option(help="Pool processes.")] = 2,
+) -> None:
+    """Run a Celery worker (same as `celery -A worker worker`)."""
+    from tasks.app import create_celery_app
+
+    settings = _settings(ctx)
+    celery_app = create_celery_app(settings)
+    celery_app.worker_main(
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--loglevel={ctx.obj.log_level}",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            "loa@%h",
+        ]
+    )
+
+
+@app.command()
+def beat(ctx: typer.Context) -> None:
+    """Run the scheduler; refuses to start while another beat holds the lock."""
+    from celery.apps.beat import Beat
+
+    from tasks.app import create_celery_app
+    from tasks.beat_lock import BeatLock
+    from tasks.runtime import get_runtime
+
+    settings = _settings(ctx)
+    celery_app = create_celery_app(settings)
+    lock = BeatLock(get_runtime().redis)
+    if not lock.acquire():
+        typer.echo(
+            f"loa: another beat is running (lock held by {lock.holder()}); not starting", err=True
+        )
+        raise typer.Exit(3)
+    try:
+        # Poll once right away instead of waiting a whole interval after a start.
+        for source in settings.effective_sources():
+            celery_app.send_task("loa.poll_source", args=(source.name,))
+        celery_app.send_task("loa.reconcile")
+        schedule = settings.data_dir.resolve() / "celerybeat-schedule"
+        Beat(app=celery_app, schedule=str(schedule), loglevel=ctx.obj.log_level, quiet=True).run()
+    finally:
+        lock.release()
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int | None, typer.Option("--port", "-p")] = None,
+    host: Annotated[str | None, typer.Option("--host")] = None,
+) -> None:
+    """Serve feeds, the home page and health over HTTP."""
+    import uvicorn
+
+    from feeds.server import create_app
+    from news.db import make_engine, make_session_factory
+
+    settings = _settings(ctx, http_port=port, http_host=host)
+    factory = make_session_factory(make_engine(settings.effective_database_url))
+    uvicorn.run(
+        create_app(settings, factory),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def bot(ctx: typer.Context) -> None:
+    """Run the Telegram bot (long polling); needs TELEGRAM_BOT_TOKEN."""
+    from bot.app import run_polling
+
+    settings = _settings(ctx)
+    if settings.telegram_bot_token is None:
+        typer.echo("loa: TELEGRAM_BOT_TOKEN is not set; the bot cannot start", err=True)
+        raise typer.Exit(2)
+    run_polling(settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the database schema to the newest revision."""
+    from news.db import make_engine
+    from news.migrate import current_revision, upgrade
+
+    settings = _settings(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+        typer.echo(f"database at revision {current_revision(engine)}")
+    except LoaError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def poll(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Source name (default: all)")] = None,
+) -> None:
+    """Poll sources once, in this process, and print what was found."""
+    from news.db import make_engine, make_session_factory
+    from news.fetch import Fetcher
+    from news.migrate import ensure_current
+    from news.poll import poll_source
+
+    settings = _settings(ctx)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        ensure_current(engine)
+        factory = make_session_factory(engine)
+        targets = [settings.source(name)] if name else settings.effective_sources()
+        for source in targets:
+            report = poll_source(
+                factory, source, Fetcher(), tz=settings.tz, summary_chars=settings.summary_chars
+            )
+            typer.echo(
+                f"{source.name}: {report.links} links, {len(report.new)} new, "
+                f"{len(report.updated)} updated, {len(report.problems)} problems"
+            )
+    except LoaError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def extract(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Article URL or local HTML file")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = True,
+    url: Annotated[str | None, typer.Option("--url", help="Address of a local file")] = None,
+    now: Annotated[str | None, typer.Option("--now", help="Reference moment, ISO 8601")] = None,
+) -> None:
+    """Extract one article page and print its fields."""
+    from datetime import datetime
+
+    from news.db import utcnow
+    from news.extraction import extract_cms_article
+    from news.fetch import Fetcher
+
+    settings = _settings(ctx)
+    try:
+        moment = datetime.fromisoformat(now) if now else utcnow()
+    except ValueError:
+        typer.echo(f"loa: --now must be ISO 8601, got {now!r}", err=True)
+        raise typer.Exit(2) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings.tz)
+    try:
+        if target.startswith(("http://", "https://")):
+            page = Fetcher().get(target)
+            content, address = page.content, url or page.url
+        else:
+            content, address = Path(target).read_bytes(), url or Path(target).resolve().as_uri()
+        article = extract_cms_article(
+            content, url=address, now=moment, tz=settings.tz, summary_chars=settings.summary_chars
+        )
+    except OSError as exc:
+        typer.echo(f"loa: cannot read {target}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except LoaError as exc:
+        typer.echo(f"loa: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        json.dumps(article.to_json_dict(), ensure_ascii=False, indent=2 if not as_json else None)
+    )
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="loa")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

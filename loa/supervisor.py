@@ -1,0 +1,203 @@
+"""`loa run`: every Loa process in one supervised group.
+
+The supervisor starts the embedded Redis (when `REDIS_URL` is unset), runs
+the migrations once, starts the demo portal (when nothing is configured) and
+then the children: worker, beat, HTTP server and, with a token, the bot. A
+child that exits on its own is reported and restarted with backoff; Ctrl-C or
+SIGTERM stops every child (and its own children) and then Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import psutil
+
+from config.settings import Settings
+from loa.demo_portal import DemoPortal
+from loa.embedded_redis import EmbeddedRedis
+from news.db import make_engine
+from news.migrate import upgrade
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 15.0
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class Child:
+    """One supervised process and its restart bookkeeping."""
+
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+    next_start: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        self.started_at = time.monotonic()
+        log.info("started %s (pid %s)", self.name, self.process.pid)
+
+
+class Supervisor:
+    """Runs the children for `settings` until asked to stop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config_path: Path | None,
+        log_json: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ):
+        self.settings = settings
+        self.config_path = config_path
+        self.log_json = log_json
+        self.environ = dict(os.environ if environ is None else environ)
+        self.redis: EmbeddedRedis | None = None
+        self.portal: DemoPortal | None = None
+        self.children: list[Child] = []
+        self._stopping = False
+
+    # --- start -----------------------------------------------------------
+
+    def prepare(self) -> dict[str, str]:
+        """Start Redis, migrate, start the demo portal; return the children's environment."""
+        data_dir = self.settings.data_dir.resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(self.environ)
+        env["LOA_DATA_DIR"] = str(data_dir)
+        env["LOA_HTTP_PORT"] = str(self.settings.http_port)
+        if self.config_path is not None:
+            env["LOA_CONFIG"] = str(self.config_path.resolve())
+        if not self.settings.redis_url:
+            self.redis = EmbeddedRedis(data_dir)
+            self.redis.start()
+            env["REDIS_URL"] = self.redis.url
+        engine = make_engine(self.settings.effective_database_url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        if not self.settings.sources and self.config_path is None:
+            self.portal = DemoPortal(port=0)
+            self.portal.start()
+            env["LOA_DEMO_PORTAL_URL"] = self.portal.url
+        return env
+
+    def plan_children(self, env: dict[str, str]) -> list[Child]:
+        """The processes to run, each a `loa` subcommand."""
+        base = [sys.executable, "-m", "loa"] + (["--log-json"] if self.log_json else [])
+        names = ["worker", "beat", "serve"]
+        if self.settings.telegram_bot_token is not None:
+            names.append("bot")
+        return [Child(name, base + [name], env=env) for name in names]
+
+    def run(self) -> int:
+        """Start everything, supervise until a stop signal; return the exit code."""
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            env = self.prepare()
+            self.children = self.plan_children(env)
+            for child in self.children:
+                child.start()
+            self._announce(env)
+            while not self._stopping:
+                self._check_children()
+                time.sleep(0.5)
+        finally:
+            self.shutdown()
+        return 0
+
+    def _announce(self, env: Mapping[str, str]) -> None:
+        base = f"http://{self.settings.http_host}:{self.settings.http_port}"
+        lines = [
+            "Loa is running. Open:",
+            f"  feeds      {base}/feeds/all.rss",
+            f"  home page  {base}/",
+            f"  health     {base}/healthz",
+        ]
+        if self.portal is not None:
+            lines.append(f"  demo portal {self.portal.url}  (a new article every minute)")
+        if self.settings.telegram_bot_token is None:
+            lines.append(f"  outbox     {self.settings.outbox_dir.resolve()}  (dry run: no token)")
+        lines.append("Press Ctrl-C to stop.")
+        print("\n".join(lines), flush=True)
+
+    # --- supervise -------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if not self._stopping:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+        self._stopping = True
+
+    def _check_children(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            if child.process is None:
+                if now >= child.next_start:
+                    child.start()
+                continue
+            code = child.process.poll()
+            if code is None:
+                continue
+            uptime = now - child.started_at
+            child.restarts = 0 if uptime > 60 else child.restarts + 1
+            delay = min(2.0**child.restarts, MAX_BACKOFF)
+            log.error("%s exited with code %s; restarting in %.0fs", child.name, code, delay)
+            _kill_tree(child.process.pid)
+            child.process = None
+            child.next_start = now + delay
+
+    # --- stop ------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop children (gracefully, then by force), the demo portal, and Redis."""
+        running = [c for c in self.children if c.process is not None]
+        for child in running:
+            assert child.process is not None
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for child in running:
+            assert child.process is not None
+            try:
+                child.process.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in time; killing it", child.name)
+            _kill_tree(child.process.pid)
+            child.process = None
+        if self.portal is not None:
+            self.portal.stop()
+            self.portal = None
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
+        log.info("all stopped")
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill whatever is left of a child's session (say, orphaned pool processes)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        psutil.Process(pid).wait(2)
+    except (psutil.Error, psutil.TimeoutExpired):
+        pass

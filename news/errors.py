@@ -1,0 +1,71 @@
+"""Loa's exception tree.
+
+Every error Loa raises on purpose derives from :class:`LoaError`, so callers
+(a Celery task, a bot handler, the CLI, an HTTP endpoint) can catch one base
+class and show a clear message. Each carries the context needed to act on it
+(the source URL, the chat id, the config file and field)::
+
+    LoaError
+    ├── ConfigError              bad or missing configuration (file + field)
+    ├── StorageError             database unreachable or a migration problem
+    ├── SourceError              anything about reading a news site
+    │   ├── FetchError           network, HTTP status, size cap, timeout
+    │   └── ExtractionError      the page is not an article we can read
+    ├── DeliveryError            a message could not be delivered to a chat
+    └── ServiceError             an embedded service (Redis) failed to start
+"""
+
+from __future__ import annotations
+
+
+class LoaError(Exception):
+    """Base of every error Loa raises on purpose."""
+
+
+class ConfigError(LoaError):
+    """Configuration is invalid; names the file and the offending field."""
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+        self.source = source
+        self.field = field
+        where = f" in {source}" if source else ""
+        at = f" at '{field}'" if field else ""
+        super().__init__(f"invalid configuration{where}{at}: {message}")
+
+
+class StorageError(LoaError):
+    """The database cannot be used (unreachable, not migrated, ...)."""
+
+
+class SourceError(LoaError):
+    """A news source could not be read; carries the URL involved."""
+
+    def __init__(self, message: str, *, url: str | None = None):
+        self.url = url
+        suffix = f" ({url})" if url else ""
+        super().__init__(f"{message}{suffix}")
+
+
+class FetchError(SourceError):
+    """Fetching a page failed: network error, bad status, too large, too slow."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None):
+        self.status = status
+        super().__init__(message, url=url)
+
+
+class ExtractionError(SourceError):
+    """The page was fetched but is not an article Loa can extract."""
+
+
+class DeliveryError(LoaError):
+    """A Bot API request for a chat failed; carries the chat id."""
+
+    def __init__(self, message: str, *, chat_id: str | int | None = None):
+        self.chat_id = chat_id
+        suffix = f" (chat {chat_id})" if chat_id is not None else ""
+        super().__init__(f"{message}{suffix}")
+
+
+class ServiceError(LoaError):
+    """An embedded service (such as the bundled Redis server) failed."""

@@ -1,0 +1,128 @@
+"""HTTP fetching for sources: polite, bounded, conditional.
+
+One :class:`Fetcher` per source holds a ``requests.Session`` (injected, so
+tests mount their own adapters or point at a local server). It sends a
+User-Agent naming Loa, asks for gzip, retries 5xx and connection errors with
+backoff, caps the body size and the number of redirects, and turns every
+failure into a :class:`news.errors.FetchError` carrying the URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from news.errors import FetchError
+
+USER_AGENT = "Loa/0.1 (+https://github.com/loa-news/loa; news-to-feed bot)"
+DEFAULT_TIMEOUT = (5.0, 20.0)
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A fetched page; `not_modified` means a 304 and an empty body."""
+
+    url: str
+    status: int
+    content: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    not_modified: bool = False
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def make_session(retries: int = 2) -> requests.Session:
+    """A Session with Loa's headers and retry policy for 5xx and connection errors."""
+    session = requests.Session()
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=0.5,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.max_redirects = MAX_REDIRECTS
+    session.headers.update(
+        {
+            "User-Agent": USER_AGENT,
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "Accept-Encoding": "gzip, deflate",
+            "Accept-Language": "vi,en;q=0.5",
+        }
+    )
+    return session
+
+
+class Fetcher:
+    """Fetches pages for one source with a shared Session."""
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ):
+        self.session = session or make_session()
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+
+    def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET `url`, conditionally when validators are given; raise FetchError on failure."""
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        try:
+            with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as resp:
+                response_headers = {k.lower(): v for k, v in resp.headers.items()}
+                if resp.status_code == 304:
+                    return FetchResult(resp.url, 304, b"", response_headers, not_modified=True)
+                if resp.status_code >= 400:
+                    raise FetchError(f"HTTP {resp.status_code}", url=url, status=resp.status_code)
+                content = self._read_capped(resp, url)
+                return FetchResult(resp.url, resp.status_code, content, response_headers)
+        except requests.TooManyRedirects as exc:
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url) from exc
+        except requests.Timeout as exc:
+            raise FetchError("timed out", url=url) from exc
+        except requests.RequestException as exc:
+            raise FetchError(f"{exc.__class__.__name__}: {exc}", url=url) from exc
+
+    def _read_capped(self, resp: requests.Response, url: str) -> bytes:
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(f"response larger than {self.max_bytes} bytes", url=url)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(f"response larger than {self.max_bytes} bytes", url=url)
+            chunks.append(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,151 @@
+"""The delivery ledger: one row per (article, chat, generation), claimed atomically.
+
+This is what makes "each article once per channel, never lost" hold across
+worker crashes and Redis restarts: a message is sent only by whoever moved its
+row from `pending` to `sending`, and the row records the outcome. A row left in
+`sending` (the worker died between send and record) is handed back after
+`stuck_after`; see README "Delivery guarantees" for that trade-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from news.db import claim_session, utcnow
+from news.models import Delivery, DeliveryState
+
+DEFAULT_STUCK_AFTER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery this process now owns and must finish (sent, failed or retry)."""
+
+    id: int
+    article_id: int
+    chat_id: str
+    generation: int
+    attempts: int
+
+
+def plan_deliveries(
+    session: Session, article_id: int, chat_ids: list[str], *, generation: int = 0
+) -> list[int]:
+    """Ensure a ledger row exists for each chat; return the ids of rows still pending."""
+    pending: list[int] = []
+    for chat_id in dict.fromkeys(chat_ids):
+        row = _find(session, article_id, chat_id, generation)
+        if row is None:
+            try:
+                with session.begin_nested():
+                    row = Delivery(
+                        article_id=article_id,
+                        chat_id=chat_id,
+                        generation=generation,
+                        state=DeliveryState.PENDING,
+                        message_ids=[],
+                        attempts=0,
+                    )
+                    session.add(row)
+            except IntegrityError:
+                row = _find(session, article_id, chat_id, generation)
+        if row is not None and row.state == DeliveryState.PENDING:
+            pending.append(row.id)
+    return pending
+
+
+def _find(session: Session, article_id: int, chat_id: str, generation: int) -> Delivery | None:
+    return session.scalar(
+        select(Delivery).where(
+            Delivery.article_id == article_id,
+            Delivery.chat_id == chat_id,
+            Delivery.generation == generation,
+        )
+    )
+
+
+def claim(
+    factory: sessionmaker[Session],
+    delivery_id: int,
+    *,
+    now: datetime | None = None,
+    stuck_after: timedelta = DEFAULT_STUCK_AFTER,
+) -> ClaimedDelivery | None:
+    """Move a due row to `sending` and return it, or None if it is not ours to send.
+
+    None means: already sent, failed for good, taken by another worker, or not
+    due yet. Safe to call any number of times for the same id.
+    """
+    now = now or utcnow()
+    with claim_session(factory) as session:
+        row = session.scalar(
+            select(Delivery)
+            .where(Delivery.id == delivery_id, _claimable(now, stuck_after))
+            .with_for_update(skip_locked=True)
+        )
+        if row is None:
+            return None
+        row.state = DeliveryState.SENDING
+        row.claimed_at = now
+        row.attempts += 1
+        return ClaimedDelivery(row.id, row.article_id, row.chat_id, row.generation, row.attempts)
+
+
+def _claimable(now: datetime, stuck_after: timedelta):  # type: ignore[no-untyped-def]
+    """SQL condition: pending and due, or stuck in `sending` for too long."""
+    return or_(
+        and_(
+            Delivery.state == DeliveryState.PENDING,
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        ),
+        and_(Delivery.state == DeliveryState.SENDING, Delivery.claimed_at < now - stuck_after),
+    )
+
+
+def mark_sent(factory: sessionmaker[Session], delivery_id: int, message_ids: list[int]) -> None:
+    """Record a successful send and the Telegram message ids it produced."""
+    with factory.begin() as session:
+        row = session.get_one(Delivery, delivery_id)
+        row.state = DeliveryState.SENT
+        row.message_ids = list(message_ids)
+        row.sent_at = utcnow()
+        row.last_error = None
+
+
+def mark_failed(factory: sessionmaker[Session], delivery_id: int, reason: str) -> None:
+    """Give up on a delivery for good, keeping the reason for editors."""
+    with factory.begin() as session:
+        row = session.get_one(Delivery, delivery_id)
+        row.state = DeliveryState.FAILED
+        row.last_error = reason[:2000]
+
+
+def mark_retry(
+    factory: sessionmaker[Session], delivery_id: int, reason: str, *, not_before: datetime
+) -> None:
+    """Hand the row back as pending, due again at `not_before`."""
+    with factory.begin() as session:
+        row = session.get_one(Delivery, delivery_id)
+        row.state = DeliveryState.PENDING
+        row.last_error = reason[:2000]
+        row.next_attempt_at = not_before
+
+
+def due_delivery_ids(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    stuck_after: timedelta = DEFAULT_STUCK_AFTER,
+    limit: int = 500,
+) -> list[int]:
+    """Ids of rows that should be sent now; the reconciler re-enqueues these."""
+    now = now or utcnow()
+    query = (
+        select(Delivery.id).where(_claimable(now, stuck_after)).order_by(Delivery.id).limit(limit)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,68 @@
+"""Run Alembic migrations programmatically, once, under a lock.
+
+Only ``loa db upgrade`` and ``loa run``'s supervisor call :func:`upgrade`;
+workers never migrate at start. On PostgreSQL an advisory lock makes two
+concurrent upgrades (say, two hosts starting at once) run one after the other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from news.errors import StorageError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+PG_MIGRATION_LOCK = 0x10A_0001
+
+
+def alembic_config() -> Config:
+    """Alembic's config pointing at our bundled migration scripts."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema at `engine` up to `revision`."""
+    cfg = alembic_config()
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK}
+                )
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database migration failed: {exc.__class__.__name__}: {exc}") from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def ensure_current(engine: Engine) -> None:
+    """Raise a clear StorageError when the schema is not migrated to head."""
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database unreachable: {exc.__class__.__name__}: {exc}") from exc
+    if current != head_revision():
+        raise StorageError(
+            f"database schema is at {current or 'nothing'}, code expects {head_revision()}: "
+            "run `loa db upgrade`"
+        )

@@ -1,0 +1,128 @@
+"""Store extracted articles: insert new ones, notice corrections, ignore repeats.
+
+An article is identified by its canonical URL. Its content hash (title, lead,
+body) tells a correction from a repeat: a changed hash bumps `version` and
+`updated_at`, which feeds and publishing act on.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from news.db import utcnow
+from news.extraction import ExtractedArticle
+from news.models import Article, Category, Source, SourceState
+from news.text import normalize_text, slugify
+
+
+class UpsertOutcome(enum.StrEnum):
+    """What storing an extracted article did."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    SAME = "same"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """The stored article's id and what happened to it."""
+
+    article_id: int
+    outcome: UpsertOutcome
+
+
+def content_hash(title: str, summary: str, body: str) -> str:
+    """Hash of what a reader sees; whitespace and Unicode form do not count."""
+    parts = (normalize_text(title), normalize_text(summary), normalize_text(body))
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def get_or_create_source(session: Session, *, name: str, kind: str, url: str) -> Source:
+    """The Source row for a configured source, created (with its state) on first use."""
+    source = session.scalar(select(Source).where(Source.name == name))
+    if source is None:
+        source = Source(name=name, kind=kind, url=url)
+        source.state = SourceState(consecutive_failures=0, polls=0)
+        session.add(source)
+        session.flush()
+    elif source.url != url or source.kind != kind:
+        source.url, source.kind = url, kind
+    if source.state is None:
+        source.state = SourceState(consecutive_failures=0, polls=0)
+        session.flush()
+    return source
+
+
+def get_or_create_category(session: Session, name: str) -> Category | None:
+    """The Category for `name` (matched by folded slug), or None for an empty name."""
+    slug = slugify(name)
+    if not slug:
+        return None
+    category = session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        category = Category(name=normalize_text(name), slug=slug)
+        try:
+            with session.begin_nested():
+                session.add(category)
+        except IntegrityError:
+            category = session.scalars(select(Category).where(Category.slug == slug)).one()
+    return category
+
+
+def upsert_article(
+    session: Session, extracted: ExtractedArticle, *, source: Source | None
+) -> UpsertResult:
+    """Insert or update one article; the caller commits."""
+    digest = content_hash(extracted.title, extracted.summary, extracted.body)
+    category = get_or_create_category(session, extracted.category) if extracted.category else None
+    existing = session.scalar(
+        select(Article).where(Article.canonical_url == extracted.canonical_url)
+    )
+    if existing is None:
+        article = Article(
+            source_id=source.id if source else None,
+            url=extracted.url,
+            canonical_url=extracted.canonical_url,
+            title=extracted.title,
+            category=category,
+            published_at=extracted.published_at,
+            date_inferred=extracted.date_inferred,
+            summary=extracted.summary,
+            body=extracted.body,
+            image=extracted.image,
+            author=extracted.author,
+            content_hash=digest,
+            version=1,
+        )
+        session.add(article)
+        session.flush()
+        return UpsertResult(article.id, UpsertOutcome.NEW)
+    if existing.content_hash == digest:
+        return UpsertResult(existing.id, UpsertOutcome.SAME)
+    existing.title = extracted.title
+    existing.summary = extracted.summary
+    existing.body = extracted.body
+    existing.image = extracted.image or existing.image
+    existing.author = extracted.author or existing.author
+    existing.category = category or existing.category
+    existing.content_hash = digest
+    existing.version += 1
+    existing.updated_at = utcnow()
+    return UpsertResult(existing.id, UpsertOutcome.UPDATED)
+
+
+def known_urls(session: Session, urls: list[str]) -> set[str]:
+    """Which of `urls` are already stored (as fetched URL or canonical URL)."""
+    if not urls:
+        return set()
+    by_url = session.scalars(select(Article.url).where(Article.url.in_(urls)))
+    by_canonical = session.scalars(
+        select(Article.canonical_url).where(Article.canonical_url.in_(urls))
+    )
+    return set(by_url) | set(by_canonical)

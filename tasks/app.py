@@ -1,0 +1,74 @@
+"""The Celery application, built from settings by :func:`create_celery_app`.
+
+Reliability settings follow DESIGN.md: late acks and reject-on-worker-lost so
+a killed pool child's task is re-queued, prefetch 1 so one slow task does not
+hold others hostage, JSON only, no result backend. The database, not Redis,
+remembers what is due; ``loa.reconcile`` re-enqueues it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from celery.signals import setup_logging, worker_process_init
+
+from config.settings import Settings
+from tasks import runtime
+
+VISIBILITY_TIMEOUT = 3600
+RECONCILE_EVERY = timedelta(seconds=60)
+TASK_MODULES = ["tasks.jobs"]
+
+
+def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """One periodic poll per configured source, plus the reconciler."""
+    schedule: dict[str, dict[str, Any]] = {
+        "reconcile": {"task": "loa.reconcile", "schedule": RECONCILE_EVERY},
+    }
+    for source in settings.effective_sources():
+        schedule[f"poll-{source.name}"] = {
+            "task": "loa.poll_source",
+            "schedule": timedelta(seconds=source.poll_interval),
+            "args": (source.name,),
+            "options": {"expires": max(source.poll_interval, 5)},
+        }
+    return schedule
+
+
+def create_celery_app(settings: Settings) -> Celery:
+    """A configured Celery app; also makes `settings` this process's task runtime."""
+    if not settings.redis_url:
+        raise RuntimeError("a broker is required: set REDIS_URL or start via `loa run`")
+    runtime.configure(settings)
+    app = Celery("loa", broker=settings.redis_url, include=TASK_MODULES)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        timezone=settings.timezone,
+        enable_utc=True,
+        beat_schedule=build_beat_schedule(settings),
+    )
+    app.set_default()
+    return app
+
+
+@worker_process_init.connect
+def _fresh_runtime_in_child(**_: Any) -> None:
+    """A forked pool child must not reuse the parent's connections or event loop."""
+    runtime.reset_after_fork()
+
+
+@setup_logging.connect
+def _keep_our_logging(**_: Any) -> None:
+    """Connected so Celery leaves logging alone: `loa` entry points already set it up."""

@@ -1,0 +1,109 @@
+"""Thin Celery tasks: each one calls a service in `news/`, `feeds/` or `bot/`.
+
+Every task is idempotent (upserts, the delivery ledger), so a redelivery after
+a crash or a duplicate enqueue by the reconciler does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+
+from bot.publisher import publish_delivery
+from feeds.cache import rebuild_all
+from news.announce import plan_announcements
+from news.db import utcnow
+from news.errors import FetchError
+from news.fetch import Fetcher
+from news.ledger import due_delivery_ids
+from news.models import Source
+from news.poll import poll_source as poll_service
+from tasks.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+FEED_DEBOUNCE_SECONDS = 2
+POLL_LOCK_SECONDS = 120
+
+
+@shared_task(name="loa.poll_source", ignore_result=True)
+def poll_source(source_name: str) -> None:
+    """Poll one source; announce what is new and schedule a feed rebuild."""
+    rt = get_runtime()
+    lock = rt.redis.lock(f"loa:poll:{source_name}", timeout=POLL_LOCK_SECONDS, blocking=False)
+    if not lock.acquire(blocking=False):
+        log.info("poll of %s already running; skipped", source_name)
+        return
+    try:
+        source_cfg = rt.settings.source(source_name)
+        try:
+            report = poll_service(
+                rt.factory,
+                source_cfg,
+                Fetcher(),
+                tz=rt.settings.tz,
+                summary_chars=rt.settings.summary_chars,
+            )
+        except FetchError as exc:
+            log.warning("poll of %s failed: %s", source_name, exc)
+            return
+    finally:
+        lock.release()
+    log.info(
+        "polled %s: %d links, %d new, %d updated, %d to announce%s",
+        source_name, report.links, len(report.new), len(report.updated),
+        len(report.announce), " (not modified)" if report.not_modified else "",
+    )  # fmt: skip
+    for delivery_id in plan_announcements(
+        rt.factory, report.announce, rt.settings.effective_routes()
+    ):
+        publish.delay(delivery_id)
+    if report.changed:
+        schedule_feed_rebuild()
+
+
+@shared_task(name="loa.publish", ignore_result=True)
+def publish(delivery_id: int) -> None:
+    """Send one ledger row (does nothing if it is not due or already sent)."""
+    rt = get_runtime()
+    outcome = publish_delivery(rt.factory, rt.sender, delivery_id, tz=rt.settings.tz)
+    log.info("delivery %s: %s", delivery_id, outcome.status)
+
+
+def schedule_feed_rebuild() -> None:
+    """Enqueue one rebuild for a burst of changes (a Redis key debounces it)."""
+    rt = get_runtime()
+    if rt.redis.set("loa:feeds:rebuild-queued", "1", nx=True, ex=FEED_DEBOUNCE_SECONDS + 5):
+        rebuild_feeds.apply_async(countdown=FEED_DEBOUNCE_SECONDS)
+
+
+@shared_task(name="loa.rebuild_feeds", ignore_result=True)
+def rebuild_feeds() -> None:
+    """Re-render all feeds into the cache."""
+    rt = get_runtime()
+    rt.redis.delete("loa:feeds:rebuild-queued")
+    keys = rebuild_all(rt.factory, rt.settings)
+    log.info("rebuilt feeds: %s", ", ".join(keys))
+
+
+@shared_task(name="loa.reconcile", ignore_result=True)
+def reconcile() -> None:
+    """Re-enqueue what the database says is due: deliveries, and overdue polls."""
+    rt = get_runtime()
+    with rt.factory() as session:
+        due = due_delivery_ids(session)
+        sources = {s.name: s for s in session.query(Source).all()}
+        now = utcnow()
+        overdue = []
+        for cfg in rt.settings.effective_sources():
+            row = sources.get(cfg.name)
+            last = row.state.last_polled_at if row is not None and row.state else None
+            if last is None or now - last > timedelta(seconds=cfg.poll_interval * 3):
+                overdue.append(cfg.name)
+    for delivery_id in due:
+        publish.delay(delivery_id)
+    for name in overdue:
+        poll_source.delay(name)
+    if due or overdue:
+        log.info("reconcile: re-enqueued %d deliveries, %d polls", len(due), len(overdue))

@@ -1,0 +1,100 @@
+"""Per-process resources for tasks: settings, database, Bot API sender.
+
+Built lazily once per process (Celery forks pool children, and neither a
+database pool nor PTB's event loop survive a fork), and dropped again in
+``worker_process_init`` so each child builds its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.senders import OutboxSender, Sender, TelegramSender
+from config.settings import Settings
+from news.db import make_engine, make_session_factory
+
+
+def redis_client_url(url: str) -> str:
+    """redis-py spelling of a broker URL (kombu's ``redis+socket://`` → ``unix://``)."""
+    if url.startswith("redis+socket://"):
+        return "unix://" + url[len("redis+socket://") :]
+    return url
+
+
+@dataclass
+class Runtime:
+    """What a task needs; one instance per process."""
+
+    settings: Settings
+    engine: Engine = field(init=False)
+    factory: sessionmaker[Session] = field(init=False)
+    _sender: Sender | None = field(default=None, init=False)
+    _redis: redis.Redis | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = make_engine(self.settings.effective_database_url)
+        self.factory = make_session_factory(self.engine)
+
+    @property
+    def sender(self) -> Sender:
+        """The Telegram sender with a token, else the dry-run outbox."""
+        if self._sender is None:
+            token = self.settings.telegram_bot_token
+            if token is None:
+                self._sender = OutboxSender(self.settings.outbox_dir)
+            else:
+                self._sender = TelegramSender(
+                    token.get_secret_value(), base_url=self.settings.telegram_api_base_url
+                )
+        return self._sender
+
+    @property
+    def redis(self) -> redis.Redis:
+        """A client for the broker's Redis (rate limits, locks, debouncing)."""
+        if self._redis is None:
+            url = self.settings.redis_url
+            if not url:
+                raise RuntimeError("REDIS_URL is not set for this process")
+            self._redis = redis.Redis.from_url(redis_client_url(url))
+        return self._redis
+
+    def close(self) -> None:
+        if self._sender is not None:
+            self._sender.close()
+            self._sender = None
+        self.engine.dispose()
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+_settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Set the settings this process's runtime is built from (entry points call this)."""
+    global _settings, _current
+    with _lock:
+        _settings = settings
+        _current = None
+
+
+def get_runtime() -> Runtime:
+    """This process's Runtime, built on first use."""
+    global _current
+    with _lock:
+        if _current is None:
+            if _settings is None:
+                raise RuntimeError("tasks.runtime.configure(settings) was not called")
+            _current = Runtime(_settings)
+        return _current
+
+
+def reset_after_fork() -> None:
+    """Forget the parent's runtime in a forked child (connections are not fork-safe)."""
+    global _current
+    _current = None

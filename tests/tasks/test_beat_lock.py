@@ -1,0 +1,38 @@
+"""Only one beat: the second one finds the lock held and must not start."""
+
+from __future__ import annotations
+
+import uuid
+
+import redis
+
+from tasks.beat_lock import BeatLock
+
+
+def test_second_beat_is_refused_until_the_first_releases(redis_client: redis.Redis) -> None:
+    key = f"loa:test:beat:{uuid.uuid4().hex}"
+    first = BeatLock(redis_client, key=key, ttl_seconds=5)
+    second = BeatLock(redis_client, key=key, ttl_seconds=5)
+    assert first.acquire()
+    try:
+        assert not second.acquire()
+        assert second.holder() == first.token
+    finally:
+        first.release()
+    assert second.acquire()
+    second.release()
+    assert redis_client.get(key) is None
+
+
+def test_lock_lost_triggers_the_callback(redis_client: redis.Redis) -> None:
+    key = f"loa:test:beat:{uuid.uuid4().hex}"
+    lost: list[bool] = []
+    lock = BeatLock(redis_client, key=key, ttl_seconds=0.3, on_lost=lambda: lost.append(True))
+    assert lock.acquire()
+    redis_client.set(key, "someone-else")
+    assert lock._thread is not None
+    lock._thread.join(timeout=3)
+    assert lost == [True]
+    lock.release()
+    assert redis_client.get(key) == b"someone-else"  # release never deletes another's lock
+    redis_client.delete(key)
