@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from feeds.build import build_rss, latest_articles
-from news.db import utcnow
+from news.db import utcnow, write_session
 from news.models import RenderedFeed
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
@@ -56,7 +56,7 @@ def load(factory: sessionmaker[Session], key: str) -> CachedFeed | None:
 
 def rebuild_all(factory: sessionmaker[Session], settings: Settings) -> list[str]:
     """Re-render every feed Loa serves; return the keys written."""
-    with factory.begin() as session:
+    with write_session(factory) as session:
         articles = latest_articles(session)
         body = build_rss(
             articles,

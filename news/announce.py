@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import RouteRule
+from news.db import write_session
 from news.ledger import plan_deliveries
 from news.models import Article, Source
 from news.routing import chats_for
@@ -17,7 +18,7 @@ def plan_announcements(
 ) -> list[int]:
     """Create pending deliveries (generation 0) for each article; return the pending ids."""
     pending: list[int] = []
-    with factory.begin() as session:
+    with write_session(factory) as session:
         for article_id in article_ids:
             article = session.get_one(Article, article_id)
             source = session.get(Source, article.source_id) if article.source_id else None

@@ -1,9 +1,10 @@
 """Database engines and sessions for SQLite (default) and PostgreSQL.
 
 SQLite is shared by several processes (worker pool, beat, web server), so every
-connection runs in WAL mode with a generous ``busy_timeout``, and a session
-that claims work opens its transaction with ``BEGIN IMMEDIATE``: the write lock
-is taken before the read, so two workers can never both see a row as free.
+connection runs in WAL mode with a generous ``busy_timeout``, and every
+transaction that writes opens with ``BEGIN IMMEDIATE`` (:func:`write_session`):
+the write lock is taken before the read, so two workers can never both see a
+row as free, and no writer fails on a stale snapshot.
 PostgreSQL gets the same guarantee from ``SELECT … FOR UPDATE SKIP LOCKED``.
 """
 
@@ -98,11 +99,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def claim_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose transaction takes the write lock up front on SQLite.
+def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that writes: commits on success, takes the write lock first on SQLite.
 
-    Use it for any read-then-write claim of shared work. On PostgreSQL the
-    option is ignored and queries use ``with_for_update(skip_locked=True)``.
+    Every read-then-write must use it. In WAL mode a deferred transaction that
+    read first and then writes fails at once with "database is locked" when
+    another process wrote in between (its snapshot is stale; the busy timeout
+    does not help), so the lock is taken up front with ``BEGIN IMMEDIATE``.
+    On PostgreSQL the option is ignored and claims use
+    ``with_for_update(skip_locked=True)``.
     """
     session = factory()
     try:

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from news.db import claim_session, utcnow
+from news.db import utcnow, write_session
 from news.models import Delivery, DeliveryState
 
 DEFAULT_STUCK_AFTER = timedelta(minutes=10)
@@ -82,7 +82,7 @@ def claim(
     due yet. Safe to call any number of times for the same id.
     """
     now = now or utcnow()
-    with claim_session(factory) as session:
+    with write_session(factory) as session:
         row = session.scalar(
             select(Delivery)
             .where(Delivery.id == delivery_id, _claimable(now, stuck_after))
@@ -109,7 +109,7 @@ def _claimable(now: datetime, stuck_after: timedelta):  # type: ignore[no-untype
 
 def mark_sent(factory: sessionmaker[Session], delivery_id: int, message_ids: list[int]) -> None:
     """Record a successful send and the Telegram message ids it produced."""
-    with factory.begin() as session:
+    with write_session(factory) as session:
         row = session.get_one(Delivery, delivery_id)
         row.state = DeliveryState.SENT
         row.message_ids = list(message_ids)
@@ -119,7 +119,7 @@ def mark_sent(factory: sessionmaker[Session], delivery_id: int, message_ids: lis
 
 def mark_failed(factory: sessionmaker[Session], delivery_id: int, reason: str) -> None:
     """Give up on a delivery for good, keeping the reason for editors."""
-    with factory.begin() as session:
+    with write_session(factory) as session:
         row = session.get_one(Delivery, delivery_id)
         row.state = DeliveryState.FAILED
         row.last_error = reason[:2000]
@@ -129,7 +129,7 @@ def mark_retry(
     factory: sessionmaker[Session], delivery_id: int, reason: str, *, not_before: datetime
 ) -> None:
     """Hand the row back as pending, due again at `not_before`."""
-    with factory.begin() as session:
+    with write_session(factory) as session:
         row = session.get_one(Delivery, delivery_id)
         row.state = DeliveryState.PENDING
         row.last_error = reason[:2000]

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
-from news.db import utcnow
+from news.db import utcnow, write_session
 from news.errors import FetchError, SourceError
 from news.extraction import discover_cms_links, extract_cms_article
 from news.fetch import Fetcher
@@ -58,7 +58,7 @@ def poll_source(
     """Poll `source_cfg` once and store what is new; see the module docstring."""
     now = now or utcnow()
     report = PollReport(source=source_cfg.name)
-    with factory.begin() as session:
+    with write_session(factory) as session:
         source = get_or_create_source(
             session, name=source_cfg.name, kind=source_cfg.kind, url=source_cfg.url
         )
@@ -94,7 +94,7 @@ def poll_source(
             log.warning("source %s: skipped %s: %s", source_cfg.name, url, exc)
             report.problems.append(str(exc))
             continue
-        with factory.begin() as session:
+        with write_session(factory) as session:
             source = session.get_one(Source, source_id)
             result = upsert_article(session, article, source=source)
         if result.outcome is UpsertOutcome.NEW:
@@ -119,7 +119,7 @@ def _record_success(
     etag: str | None,
     last_modified: str | None,
 ) -> None:
-    with factory.begin() as session:
+    with write_session(factory) as session:
         state = session.get_one(SourceState, source_id)
         state.etag, state.last_modified = etag, last_modified
         state.last_polled_at = state.last_success_at = now
@@ -131,7 +131,7 @@ def _record_success(
 def _record_failure(
     factory: sessionmaker[Session], source_id: int, error: Exception, now: datetime
 ) -> None:
-    with factory.begin() as session:
+    with write_session(factory) as session:
         state = session.get_one(SourceState, source_id)
         state.last_polled_at = state.last_failure_at = now
         state.consecutive_failures += 1

@@ -13,8 +13,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import make_engine
-from news.migrate import current_revision, ensure_current, head_revision, upgrade
 from news.errors import StorageError
+from news.migrate import current_revision, ensure_current, head_revision, upgrade
 from news.models import Base, Source
 
 

@@ -1,0 +1,60 @@
+"""docker-compose.yml cannot run here (no Docker engine): check it against the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer.main
+import yaml
+
+from loa.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+LOA_SERVICES = {"migrate", "worker", "beat", "bot", "web"}
+THIRD_PARTY = {"redis", "postgres", "flower"}
+
+
+def _resolve(command: list[str]) -> Any:
+    """Walk `loa a b ...` through the CLI's command tree; fail if a word is unknown."""
+    assert command[0] == "loa", command
+    node: Any = typer.main.get_command(app)
+    for word in command[1:]:
+        if word.startswith("-"):
+            break
+        subcommands = getattr(node, "commands", None)
+        assert subcommands is not None, f"{command}: {node.name} takes no subcommand"
+        assert word in subcommands, f"{command}: unknown command {word!r}"
+        node = subcommands[word]
+    return node
+
+
+def test_every_loa_service_runs_a_real_cli_command() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == LOA_SERVICES | THIRD_PARTY
+    for name in LOA_SERVICES:
+        command = services[name]["command"]
+        cmd = _resolve(command)
+        options = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+        for word in command[1:]:
+            if word.startswith("--"):
+                assert word in options, f"{name}: {cmd.name} has no option {word}"
+    for name in ("redis", "postgres", "web", "worker"):
+        assert "healthcheck" in services[name], name
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_env_example_names_every_variable_compose_needs() -> None:
+    env_names = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert {"TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL"} <= env_names
+
+
+def test_dockerfile_installs_every_package() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    for package in ("config", "news", "feeds", "bot", "tasks", "loa"):
+        assert f"COPY {package} ./{package}" in text
