@@ -7,7 +7,6 @@ a crash or a duplicate enqueue by the reconciler does no harm.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
 
@@ -17,9 +16,8 @@ from news.announce import plan_announcements
 from news.db import utcnow
 from news.errors import FetchError
 from news.fetch import Fetcher
-from news.ledger import due_delivery_ids
-from news.models import Source
 from news.poll import poll_source as poll_service
+from news.reconcile import find_due_work
 from tasks.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -92,18 +90,14 @@ def reconcile() -> None:
     """Re-enqueue what the database says is due: deliveries, and overdue polls."""
     rt = get_runtime()
     with rt.factory() as session:
-        due = due_delivery_ids(session)
-        sources = {s.name: s for s in session.query(Source).all()}
-        now = utcnow()
-        overdue = []
-        for cfg in rt.settings.effective_sources():
-            row = sources.get(cfg.name)
-            last = row.state.last_polled_at if row is not None and row.state else None
-            if last is None or now - last > timedelta(seconds=cfg.poll_interval * 3):
-                overdue.append(cfg.name)
-    for delivery_id in due:
+        due = find_due_work(session, rt.settings.effective_sources(), utcnow())
+    for delivery_id in due.delivery_ids:
         publish.delay(delivery_id)
-    for name in overdue:
+    for name in due.source_names:
         poll_source.delay(name)
-    if due or overdue:
-        log.info("reconcile: re-enqueued %d deliveries, %d polls", len(due), len(overdue))
+    if due.delivery_ids or due.source_names:
+        log.info(
+            "reconcile: re-enqueued %d deliveries, %d polls",
+            len(due.delivery_ids),
+            len(due.source_names),
+        )

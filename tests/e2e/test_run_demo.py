@@ -91,6 +91,23 @@ def test_demo_articles_flow_to_feed_and_outbox_then_ctrl_c_stops_everything(
         assert "redis-server" in names
         for role in ("worker", "beat", "serve"):
             assert f"loa {role}" in names, f"{role} not running: {names}"
+
+        # A crashed child is reported and restarted.
+        (server,) = [p for p in seen if _alive(p) and p.cmdline()[-1:] == ["serve"]]
+        server.kill()
+        deadline = time.monotonic() + 30
+        restarted = False
+        while time.monotonic() < deadline and not restarted:
+            time.sleep(0.5)
+            seen = list({p.pid: p for p in seen + _descendants(proc.pid)}.values())
+            try:
+                ok = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok
+            except requests.ConnectionError:
+                ok = False
+            restarted = ok and any(
+                _alive(p) and p.cmdline()[-1:] == ["serve"] and p.pid != server.pid for p in seen
+            )
+        assert restarted, "the killed HTTP server was not restarted"
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -101,6 +118,7 @@ def test_demo_articles_flow_to_feed_and_outbox_then_ctrl_c_stops_everything(
     output = log_path.read_text(errors="replace")
     assert code == 0, output
     assert "/feeds/all.rss" in output  # the URLs to open were printed
+    assert "serve exited with code -9; restarting" in output
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in seen) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -1,0 +1,47 @@
+"""What the database says is due: the reconciler's view of lost work.
+
+Redis may lose queued messages (a restart) or hold them back (a worker killed
+while holding a task is redelivered only after `visibility_timeout`). The
+database knows better; this module says what should be enqueued again. Every
+task is idempotent, so enqueueing something still queued is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.settings import SourceConfig
+from news.ledger import due_delivery_ids
+from news.models import Source, SourceState
+
+OVERDUE_FACTOR = 3
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """Deliveries to (re)send and sources to (re)poll."""
+
+    delivery_ids: list[int] = field(default_factory=list)
+    source_names: list[str] = field(default_factory=list)
+
+
+def find_due_work(session: Session, sources: Sequence[SourceConfig], now: datetime) -> DueWork:
+    """Pending or stuck deliveries, and sources not polled for 3 intervals."""
+    rows = session.execute(
+        select(Source.name, SourceState.last_polled_at).join(
+            SourceState, SourceState.source_id == Source.id
+        )
+    )
+    last_polled = {name: polled for name, polled in rows}
+    overdue = [
+        cfg.name
+        for cfg in sources
+        if (last := last_polled.get(cfg.name)) is None
+        or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR)
+    ]
+    return DueWork(due_delivery_ids(session, now=now), overdue)
