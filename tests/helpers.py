@@ -65,5 +65,7 @@ def extracted(
 def store_article(factory: sessionmaker[Session], article: ExtractedArticle) -> UpsertResult:
     """Upsert `article` under a test source and commit."""
     with factory.begin() as session:
-        source = get_or_create_source(session, name="portal", kind="html", url="http://portal.test/")
+        source = get_or_create_source(
+            session, name="portal", kind="html", url="http://portal.test/"
+        )
         return upsert_article(session, article, source=source)

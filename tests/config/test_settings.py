@@ -85,7 +85,10 @@ def test_defaults_without_any_config(tmp_path: Path, monkeypatch: pytest.MonkeyP
         ("sources:\n  - name: portal\n    url: ftp://nope\n", "sources.0.url"),
         ("timezone: Mars/Olympus\n", "timezone"),
         ("channels:\n  - chat: not-a-chat\n", "channels.0.chat"),
-        ("sources:\n  - name: p\n    url: http://x/\n    poll_interval: 1\n", "sources.0.poll_interval"),
+        (
+            "sources:\n  - name: p\n    url: http://x/\n    poll_interval: 1\n",
+            "sources.0.poll_interval",
+        ),
         ("colour: blue\n", "colour"),
     ],
 )

@@ -15,7 +15,9 @@ def test_token_is_redacted_everywhere() -> None:
     stream = io.StringIO()
     handler = setup_logging(secrets=[FAKE_TOKEN], stream=stream, level=logging.DEBUG)
     try:
-        logging.getLogger("telegram.ext").info("POST https://api.telegram.org/bot%s/sendMessage", FAKE_TOKEN)
+        logging.getLogger("telegram.ext").info(
+            "POST https://api.telegram.org/bot%s/sendMessage", FAKE_TOKEN
+        )
         logging.getLogger("loa").warning(f"token in f-string {FAKE_TOKEN}")
         try:
             raise RuntimeError(f"failed calling /bot{FAKE_TOKEN}/getMe")

@@ -1,0 +1,353 @@
+"""A bundled demo news portal, so a newcomer sees articles flow without a real site.
+
+It serves pages in the same layout as the provincial portal CMS that the
+``cms-portal`` extractor reads (header clock, "Chi tiết tin tức", a year-less
+"Ngày đăng" line, captions printed twice, an all-caps author line, counters),
+so the whole path fetch → discover → extract → publish runs against it. A few
+articles are visible at start and one more appears every ``interval_seconds``::
+
+    python -m loa.demo_portal --port 8800 --interval 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from loa.demo_stories import STORIES, Story
+from news.text import slugify
+
+__all__ = ["FIRST_ID", "STORIES", "DemoPortal", "Story", "main"]
+
+logger = logging.getLogger(__name__)
+
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+SITE_NAME = "Cổng thông tin điện tử Đảng bộ tỉnh (bản demo)"
+FIRST_ID = 1001
+LISTING_SIZE = 20
+_WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
+_COLORS = ("#8b1a1a", "#1a4f8b", "#2e7d32", "#6a1b9a")
+_ARTICLE_PATH = re.compile(r"^/tin-tuc/(?:[a-z0-9-]*-)?(\d+)\.html$")
+_CATEGORY_PATH = re.compile(r"^/chuyen-muc/([a-z0-9-]+)\.html$")
+_IMAGE_PATH = re.compile(r"^/images/(\d+)\.svg$")
+_CATEGORIES = tuple(dict.fromkeys(story.category for story in STORIES))
+
+_esc = html.escape
+
+
+class _Article:
+    """Article number ``k`` of the endless feed: a pool story, renumbered per cycle."""
+
+    def __init__(self, k: int, published: float) -> None:
+        self.k = k
+        self.id = FIRST_ID + k
+        self.story: Story = STORIES[k % len(STORIES)]
+        cycle = k // len(STORIES)
+        self.title = self.story.title + (f" (kỳ {cycle + 1})" if cycle else "")
+        self.path = f"/tin-tuc/{slugify(self.title)}-{self.id}.html"
+        self.published = datetime.fromtimestamp(published, TZ)
+        self.views = 100 + (self.id * 37) % 900
+
+    @property
+    def stamp(self) -> str:
+        """The portal's year-less date: "16:56 | 13/03"."""
+        return self.published.strftime("%H:%M | %d/%m")
+
+
+class DemoPortal:
+    """A local HTTP news portal whose article list grows over time.
+
+    Article ``k`` appears at ``started_at + (k - initial_articles + 1) * interval_seconds``:
+    ``initial_articles`` are visible at once, then one more per interval. The
+    clock is injectable so tests can move time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        started_at: float | None = None,
+        interval_seconds: float = 60.0,
+        initial_articles: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if interval_seconds <= 0:
+            raise ValueError("interval_seconds must be positive")
+        if initial_articles < 0:
+            raise ValueError("initial_articles must not be negative")
+        self.clock = clock
+        self.started_at = clock() if started_at is None else started_at
+        self.interval_seconds = interval_seconds
+        self.initial_articles = initial_articles
+        self._hits = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._server = _PortalServer((host, port), _Handler, self)
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash, e.g. ``http://127.0.0.1:8800``."""
+        host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        """Serve in a background daemon thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},  # so stop() returns quickly
+                name="demo-portal",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted."""
+        self._server.serve_forever()
+
+    def __enter__(self) -> DemoPortal:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ content
+
+    def appears_at(self, k: int) -> float:
+        """Epoch seconds at which article ``k`` becomes visible."""
+        return self.started_at + (k - self.initial_articles + 1) * self.interval_seconds
+
+    def visible_count(self, now: float | None = None) -> int:
+        """How many articles are published at ``now`` (default: the clock)."""
+        now = self.clock() if now is None else now
+        elapsed = (now - self.started_at) / self.interval_seconds
+        count = max(0, self.initial_articles + math.floor(elapsed))
+        while count > 0 and self.appears_at(count - 1) > now:  # float edges
+            count -= 1
+        while self.appears_at(count) <= now:
+            count += 1
+        return count
+
+    def article(self, k: int) -> _Article:
+        """Article number ``k`` (0-based), published or not."""
+        return _Article(k, self.appears_at(k))
+
+    def article_by_id(self, article_id: int) -> _Article | None:
+        """A published article, or None if unknown or not yet published."""
+        k = article_id - FIRST_ID
+        return self.article(k) if 0 <= k < self.visible_count() else None
+
+    def newest(self, category: str | None = None) -> list[_Article]:
+        """Published articles, newest first, optionally of one category."""
+        found: list[_Article] = []
+        for k in range(self.visible_count() - 1, -1, -1):
+            if category is None or STORIES[k % len(STORIES)].category == category:
+                found.append(self.article(k))
+                if len(found) == LISTING_SIZE:
+                    break
+        return found
+
+    def _next_hit(self) -> int:
+        with self._lock:
+            self._hits += 1
+            return self._hits
+
+    # ------------------------------------------------------------ pages
+
+    def _page(self, title: str, main: str, canonical: str = "") -> str:
+        """Wrap ``main`` in the portal chrome the extractor must learn to ignore."""
+        now = datetime.fromtimestamp(self.clock(), TZ)
+        clock = f"{_WEEKDAYS[now.weekday()]}, {now:%d/%m/%Y, %H:%M:%S}"
+        menu = "".join(
+            f'<li><a href="/chuyen-muc/{slugify(c)}.html">{_esc(c)}</a></li>' for c in _CATEGORIES
+        )
+        hits = self._next_hit()
+        counters = "".join(
+            f'<div class="counter-row">{label}: <span>{value}</span></div>'
+            for label, value in (
+                ("Hôm nay", 400 + hits),
+                ("Hôm qua", 1092),
+                ("Tuần này", 5071 + hits),
+                ("Tháng này", 18970 + hits),
+                ("Năm này", 87022 + hits),
+            )
+        )
+        return f"""<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8">
+<title>{_esc(title)} - {_esc(SITE_NAME)}</title>{canonical}
+</head><body>
+<div class="header"><div class="clock">{clock}</div>
+<div class="welcome">Chào mừng đồng chí và các bạn đã đến với {_esc(SITE_NAME)} !</div>
+<ul class="menu"><li><a href="/">Trang chủ</a></li>{menu}</ul></div>
+<div class="main">{main}</div>
+<div class="sidebar"><div class="box-title">Liên kết web</div>
+<ul class="weblinks"><li>Báo điện tử Đảng Cộng sản Việt Nam</li></ul>
+<div class="box-title">Lượt truy cập</div><div class="counter">{4156702 + hits:011d}</div>
+{counters}</div>
+</body></html>
+"""
+
+    def listing_page(self, category: str | None = None) -> str:
+        """Home page or a category page: newest first, no "Chi tiết tin tức" block."""
+        items = []
+        for art in self.newest(category):
+            items.append(
+                f'<div class="news-item"><a href="{art.path}">'
+                f'<img src="/images/{art.id}.svg" alt="{_esc(art.title)}"></a>'
+                f'<h3><a href="{art.path}">{_esc(art.title)}</a></h3>'
+                f'<div class="news-item-time">({art.stamp})</div>'
+                f"<p>{_esc(art.story.lead)}</p></div>"
+            )
+        heading = _esc(category) if category else "Tin mới nhất"
+        body = f'<div class="box-title">{heading}</div>' + "\n".join(items)
+        return self._page(category or "Trang chủ", body)
+
+    def article_page(self, art: _Article) -> str:
+        """An article laid out like the real portal, chrome included."""
+        story = art.story
+        visible = self.visible_count()
+        newer = [self.article(k) for k in range(art.k + 1, min(art.k + 4, visible))]
+        older = [self.article(k) for k in range(art.k - 1, max(art.k - 4, -1), -1)]
+
+        def links(arts: list[_Article]) -> str:
+            return "".join(f'<li><a href="{a.path}">{_esc(a.title)}</a></li>' for a in arts)
+
+        paragraphs = "\n".join(f"<p>{_esc(p)}</p>" for p in story.paragraphs)
+        cat_slug = slugify(story.category)
+        main = f"""<div class="box-title">Chi tiết tin tức</div>
+<div class="news-detail">
+<div class="news-cat"><a href="/chuyen-muc/{cat_slug}.html">{_esc(story.category)}</a></div>
+<h2 class="news-title">{_esc(art.title)}</h2>
+<div class="news-info"><span>Ngày đăng: {art.stamp}</span> <span>Lượt xem: {art.views}</span></div>
+<div class="news-content">
+<p class="sapo"><strong>{_esc(story.lead)}</strong></p>
+<table class="image"><tr><td><img src="/images/{art.id}.svg" alt="{_esc(story.caption)}"></td></tr>
+<tr><td class="caption">{_esc(story.caption)}</td></tr></table>
+<p class="caption"><em>{_esc(story.caption)}</em></p>
+{paragraphs}
+<p class="author" style="text-align:right"><strong>{_esc(story.author)}</strong></p>
+</div>
+<div class="back"><a href="/">[Trở về]</a></div>
+<div class="other"><div>Các tin mới hơn:</div><ul>{links(newer)}</ul>
+<div>Các tin cũ hơn:</div><ul>{links(older)}</ul></div>
+</div>"""
+        canonical = f'\n<link rel="canonical" href="{self.url}{art.path}">'
+        return self._page(art.title, main, canonical)
+
+    @staticmethod
+    def image_svg(art: _Article) -> str:
+        """A small placeholder picture, so articles carry a real image URL."""
+        color = _COLORS[_CATEGORIES.index(art.story.category) % len(_COLORS)]
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360" '
+            f'viewBox="0 0 640 360"><rect width="640" height="360" fill="{color}"/>'
+            '<text x="320" y="190" font-size="28" text-anchor="middle" fill="#fff">'
+            f"{_esc(art.story.category)} #{art.id}</text></svg>"
+        )
+
+    def respond(self, path: str) -> tuple[HTTPStatus, str, str]:
+        """(status, content type, body) for a request path."""
+        html_type = "text/html; charset=utf-8"
+        if path in ("/", "/index.html"):
+            return HTTPStatus.OK, html_type, self.listing_page()
+        if match := _CATEGORY_PATH.match(path):
+            category = next((c for c in _CATEGORIES if slugify(c) == match.group(1)), None)
+            if category is not None:
+                return HTTPStatus.OK, html_type, self.listing_page(category)
+        elif match := _ARTICLE_PATH.match(path):
+            if (art := self.article_by_id(int(match.group(1)))) is not None:
+                return HTTPStatus.OK, html_type, self.article_page(art)
+        elif match := _IMAGE_PATH.match(path):
+            if (art := self.article_by_id(int(match.group(1)))) is not None:
+                return HTTPStatus.OK, "image/svg+xml; charset=utf-8", self.image_svg(art)
+        not_found = self._page(
+            "Không tìm thấy", '<div class="box-title">Không tìm thấy trang</div>'
+        )
+        return HTTPStatus.NOT_FOUND, html_type, not_found
+
+
+class _PortalServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows its portal, so handlers need no globals."""
+
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], portal: DemoPortal
+    ) -> None:
+        self.portal = portal
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _PortalServer
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, *, head_only: bool) -> None:
+        status, content_type, text = self.server.portal.respond(urlsplit(self.path).path)
+        data = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if not head_only:
+            self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._send(head_only=False)
+
+    def do_HEAD(self) -> None:
+        self._send(head_only=True)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Route access logs to ``logging`` at DEBUG instead of stderr."""
+        logger.debug("%s - " + format, self.address_string(), *args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m loa.demo_portal``: serve the demo portal until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m loa.demo_portal", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8800)
+    parser.add_argument("--interval", type=float, default=60.0, help="seconds between articles")
+    parser.add_argument("--initial", type=int, default=3, help="articles visible at start")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    portal = DemoPortal(
+        args.host, args.port, interval_seconds=args.interval, initial_articles=args.initial
+    )
+    logger.info("Demo portal at %s (a new article every %ss)", portal.url, args.interval)
+    try:
+        portal.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        portal.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
