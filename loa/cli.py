@@ -55,8 +55,11 @@ def main_options(
     ctx.obj = Options(config=config, log_json=log_json, log_level=log_level.upper())
 
 
-def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
-    """Load settings (exit 2 on a config error) and set up logging with the token redacted."""
+def _settings(ctx: typer.Context, *, log_to_file: bool = False, **overrides: Any) -> Settings:
+    """Load settings (exit 2 on a config error) and set up logging with the token redacted.
+
+    Long-running commands (`log_to_file`) also append to ``<data dir>/logs/loa.log``.
+    """
     opts: Options = ctx.obj
     try:
         settings = load_settings(
@@ -70,6 +73,7 @@ def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
         json_lines=opts.log_json,
         level=opts.log_level,
         secrets=[token.get_secret_value()] if token else [],
+        log_file=settings.data_dir / "logs" / "loa.log" if log_to_file else None,
     )
     return settings
 
@@ -87,7 +91,7 @@ def run(
     ] = None,
 ) -> None:
     """Start everything (Redis if needed, migrations, worker, beat, web, bot or outbox)."""
-    settings = _settings(ctx, http_port=port)
+    settings = _settings(ctx, log_to_file=True, http_port=port)
     from loa.supervisor import Supervisor
 
     opts: Options = ctx.obj
@@ -107,7 +111,7 @@ def worker(
     """Run a Celery worker (same as `celery -A worker worker`)."""
     from tasks.app import create_celery_app
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, log_to_file=True)
     celery_app = create_celery_app(settings)
     celery_app.worker_main(
         [
@@ -131,7 +135,7 @@ def beat(ctx: typer.Context) -> None:
     from tasks.beat_lock import BeatLock
     from tasks.runtime import get_runtime
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, log_to_file=True)
     celery_app = create_celery_app(settings)
     lock = BeatLock(get_runtime().redis)
     if not lock.acquire():
@@ -162,7 +166,7 @@ def serve(
     from feeds.server import create_app
     from news.db import make_engine, make_session_factory
 
-    settings = _settings(ctx, http_port=port, http_host=host)
+    settings = _settings(ctx, log_to_file=True, http_port=port, http_host=host)
     factory = make_session_factory(make_engine(settings.effective_database_url))
     uvicorn.run(
         create_app(settings, factory),
@@ -178,7 +182,7 @@ def bot(ctx: typer.Context) -> None:
     """Run the Telegram bot (long polling); needs TELEGRAM_BOT_TOKEN."""
     from bot.app import run_polling
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, log_to_file=True)
     if settings.telegram_bot_token is None:
         typer.echo("loa: TELEGRAM_BOT_TOKEN is not set; the bot cannot start", err=True)
         raise typer.Exit(2)
@@ -238,7 +242,7 @@ def poll(
 def extract(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Article URL or local HTML file")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     url: Annotated[str | None, typer.Option("--url", help="Address of a local file")] = None,
     now: Annotated[str | None, typer.Option("--now", help="Reference moment, ISO 8601")] = None,
 ) -> None:
@@ -272,9 +276,12 @@ def extract(
     except LoaError as exc:
         typer.echo(f"loa: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(
-        json.dumps(article.to_json_dict(), ensure_ascii=False, indent=2 if not as_json else None)
-    )
+    fields = article.to_json_dict()
+    if as_json:
+        typer.echo(json.dumps(fields, ensure_ascii=False))
+        return
+    for key, value in fields.items():
+        typer.echo(f"{key:>15}: {value}")
 
 
 def _environ() -> dict[str, str]:

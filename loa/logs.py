@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -69,21 +71,32 @@ def setup_logging(
     level: int | str = logging.INFO,
     secrets: Iterable[str] = (),
     stream: Any = None,
-    prefix: str = "",
+    log_file: Path | None = None,
 ) -> logging.Handler:
-    """Install Loa's single root handler; returns it (tests attach to it)."""
+    """Install Loa's root handlers (console, and `log_file` if given); returns the console one.
+
+    Several processes may append to the same `log_file`: each record is one
+    short write in append mode, and WatchedFileHandler reopens the file after
+    logrotate moves it.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(RedactingFilter(secrets))
-    if json_lines:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter(f"%(asctime)s %(levelname)-7s {prefix}%(name)s: %(message)s")
-        )
+    handlers: list[logging.Handler] = [handler]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+    redactor = RedactingFilter(secrets)
+    formatter: logging.Formatter = (
+        JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(processName)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+    for each in handlers:
+        each.addFilter(redactor)
+        each.setFormatter(formatter)
+        root.addHandler(each)
     root.setLevel(level)
     for name, noisy_level in _NOISY.items():
         logging.getLogger(name).setLevel(noisy_level)

@@ -125,3 +125,7 @@ def test_demo_articles_flow_to_feed_and_outbox_then_ctrl_c_stops_everything(
     leftovers = [" ".join(p.cmdline()) for p in seen if _alive(p)]
     assert leftovers == [], leftovers
     assert not (tmp_path / "var" / "redis" / "redis.pid").exists()
+    # everything Loa writes lives under the data directory, logs included
+    log_file = tmp_path / "var" / "logs" / "loa.log"
+    assert "polled demo" in log_file.read_text(encoding="utf-8")
+    assert (tmp_path / "var" / "loa.db").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from pathlib import Path
 
 from loa.logs import REDACTED, setup_logging
 
@@ -31,6 +32,21 @@ def test_token_is_redacted_everywhere() -> None:
     assert "AAFakeToken" not in output
     assert output.count(REDACTED) >= 3
     assert "httpx" not in output  # held at WARNING: its request lines never print
+
+
+def test_log_file_gets_the_same_redacted_lines(tmp_path: Path) -> None:
+    log_file = tmp_path / "logs" / "loa.log"
+    handler = setup_logging(secrets=[FAKE_TOKEN], stream=io.StringIO(), log_file=log_file)
+    try:
+        logging.getLogger("loa.test").warning("token %s", FAKE_TOKEN)
+    finally:
+        for each in list(logging.getLogger().handlers):
+            logging.getLogger().removeHandler(each)
+            if each is not handler:
+                each.close()
+    text = log_file.read_text(encoding="utf-8")
+    assert f"token {REDACTED}" in text
+    assert FAKE_TOKEN not in text
 
 
 def test_json_lines_are_valid_and_redacted() -> None:

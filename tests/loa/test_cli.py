@@ -1,0 +1,73 @@
+"""The `loa` CLI as a user runs it: real subprocesses, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURE = Path(__file__).resolve().parents[1] / "news" / "fixtures" / "portal-article.html"
+
+
+def loa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # Never touch the developer's or CI's real database: SQLite under cwd/var.
+    drop = {"LOA_CONFIG", "TELEGRAM_BOT_TOKEN", "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["LOA_DATA_DIR"] = str(cwd / "var")
+    return subprocess.run(
+        [sys.executable, "-m", "loa", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_extract_prints_one_json_object(tmp_path: Path) -> None:
+    result = loa(
+        "extract",
+        str(FIXTURE),
+        "--json",
+        "--now",
+        "2023-06-01T00:00:00+07:00",
+        "--url",
+        "https://dangbokhoi.example.vn/tin-tuc/bai-1388.html",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["category"] == "Công tác tuyên giáo"
+    assert article["category_slug"] == "cong-tac-tuyen-giao"
+    assert article["published_at"] == "2023-03-13T16:56:00+07:00"
+    assert article["date_inferred"] is True
+    assert article["url"] == "https://dangbokhoi.example.vn/tin-tuc/bai-1388.html"
+    # the page's <link rel=canonical> wins, with its utm_* parameters stripped
+    assert article["canonical_url"] == (
+        "https://portal.example.vn/tin-tuc/thu-nhuan-tu-tuong-hanh-dong-quyet-liet-4567.html"
+    )
+
+
+def test_extract_rejects_junk_and_missing_files_with_exit_2(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.html"
+    junk.write_bytes(b"\x00\xff\xfe not a page")
+    bad = loa("extract", str(junk), "--json", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("loa: ")
+    missing = loa("extract", str(tmp_path / "nope.html"), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr
+    bad_now = loa("extract", str(FIXTURE), "--now", "yesterday", cwd=tmp_path)
+    assert bad_now.returncode == 2 and "--now" in bad_now.stderr
+
+
+def test_db_upgrade_then_poll_unknown_source(tmp_path: Path) -> None:
+    upgraded = loa("db", "upgrade", cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database at revision 0001" in upgraded.stdout
+    assert (tmp_path / "var" / "loa.db").exists()
+    unknown = loa("poll", "nosuch", cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert "no source named 'nosuch'" in unknown.stderr
