@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
 from config.loader import load_settings, resolve_config_path
 from config.settings import Settings
@@ -81,6 +84,20 @@ def _settings(ctx: typer.Context, *, log_to_file: bool = False, **overrides: Any
 def _fail(exc: LoaError) -> typer.Exit:
     typer.echo(f"loa: {exc}", err=True)
     return typer.Exit(1)
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """An engine for a one-shot command; a LoaError becomes `loa: …` and exit code 1."""
+    from news.db import make_engine
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        yield engine
+    except LoaError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -192,19 +209,13 @@ def bot(ctx: typer.Context) -> None:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Migrate the database schema to the newest revision."""
-    from news.db import make_engine
     from news.migrate import current_revision, upgrade
 
     settings = _settings(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
-    try:
+    with _database(settings) as engine:
         upgrade(engine)
         typer.echo(f"database at revision {current_revision(engine)}")
-    except LoaError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
 
 
 @app.command()
@@ -213,14 +224,13 @@ def poll(
     name: Annotated[str | None, typer.Argument(help="Source name (default: all)")] = None,
 ) -> None:
     """Poll sources once, in this process, and print what was found."""
-    from news.db import make_engine, make_session_factory
+    from news.db import make_session_factory
     from news.fetch import Fetcher
     from news.migrate import ensure_current
     from news.poll import poll_source
 
     settings = _settings(ctx)
-    engine = make_engine(settings.effective_database_url)
-    try:
+    with _database(settings) as engine:
         ensure_current(engine)
         factory = make_session_factory(engine)
         targets = [settings.source(name)] if name else settings.effective_sources()
@@ -232,10 +242,6 @@ def poll(
                 f"{source.name}: {report.links} links, {len(report.new)} new, "
                 f"{len(report.updated)} updated, {len(report.problems)} problems"
             )
-    except LoaError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
 
 
 @app.command()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import redis
 
@@ -36,3 +40,26 @@ def test_lock_lost_triggers_the_callback(redis_client: redis.Redis) -> None:
     lock.release()
     assert redis_client.get(key) == b"someone-else"  # release never deletes another's lock
     redis_client.delete(key)
+
+
+def test_loa_beat_refuses_to_start_while_another_holds_the_lock(
+    redis_client: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    holder = BeatLock(redis_client, ttl_seconds=30)
+    assert holder.acquire(), "another beat is already running against this Redis"
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in {"LOA_CONFIG", "DATABASE_URL"}}
+        env.update({"REDIS_URL": redis_url, "LOA_DATA_DIR": str(tmp_path)})
+        result = subprocess.run(
+            [sys.executable, "-m", "loa", "beat"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.release()
+    assert result.returncode == 3
+    assert "another beat is running" in result.stderr
+    assert holder.token in result.stderr
