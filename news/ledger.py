@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,7 +96,7 @@ def claim(
         return ClaimedDelivery(row.id, row.article_id, row.chat_id, row.generation, row.attempts)
 
 
-def _claimable(now: datetime, stuck_after: timedelta):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime, stuck_after: timedelta) -> ColumnElement[bool]:
     """SQL condition: pending and due, or stuck in `sending` for too long."""
     return or_(
         and_(
