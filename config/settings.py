@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -23,6 +31,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from news.profiles import BUILTIN_PROFILES, SiteProfile
 from news.text import slugify
 
 DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
@@ -60,8 +69,16 @@ class SourceConfig(_Strict):
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: SourceKind = "html"
     url: str = Field(pattern=r"^https?://")
-    profile: str | None = "cms-portal"
+    profile: str | None = Field(
+        default=None, description="site profile name; none = zero-config extraction"
+    )
     poll_interval: int = Field(default=300, ge=5, description="seconds between polls")
+    unhealthy_after: int = Field(default=3, ge=1, description="failures in a row before alerting")
+    respect_robots: bool = True
+    recheck_window_hours: float = Field(
+        default=48, ge=0, description="re-fetch articles younger than this for corrections"
+    )
+    recheck_every: int = Field(default=1800, ge=60, description="seconds between re-checks")
     categories: dict[str, str] = Field(
         default_factory=dict, description="source category name → Loa category name"
     )
@@ -161,6 +178,11 @@ class Settings(BaseSettings):
     channels: list[ChannelConfig] = Field(default_factory=list)
     routes: list[RouteRule] = Field(default_factory=list)
     editors: list[int] = Field(default_factory=list, description="Telegram user ids")
+    profiles: dict[str, SiteProfile] = Field(
+        default_factory=dict, description="custom site profiles by name (CSS selectors)"
+    )
+    host_max_concurrent: int = Field(default=2, ge=1, description="requests in flight per host")
+    host_min_delay: float = Field(default=1.0, ge=0, description="seconds between requests")
     demo_portal_url: str | None = Field(
         default=None, validation_alias=AliasChoices("demo_portal_url", "LOA_DEMO_PORTAL_URL")
     )
@@ -181,6 +203,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @model_validator(mode="after")
+    def _profiles_exist(self) -> Settings:
+        known = set(BUILTIN_PROFILES) | set(self.profiles)
+        for index, source in enumerate(self.sources):
+            if source.profile is not None and source.profile not in known:
+                raise ValueError(
+                    f"sources.{index}.profile: unknown site profile {source.profile!r} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        return self
 
     # --- derived values -------------------------------------------------
 

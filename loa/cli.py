@@ -228,6 +228,7 @@ def poll(
     from news.fetch import Fetcher
     from news.migrate import ensure_current
     from news.poll import poll_source
+    from news.readers import reader_for
 
     settings = _settings(ctx)
     with _database(settings) as engine:
@@ -236,12 +237,38 @@ def poll(
         targets = [settings.source(name)] if name else settings.effective_sources()
         for source in targets:
             report = poll_source(
-                factory, source, Fetcher(), tz=settings.tz, summary_chars=settings.summary_chars
+                factory,
+                source,
+                Fetcher(respect_robots=source.respect_robots),
+                reader_for(source.profile, settings.profiles),
+                tz=settings.tz,
+                summary_chars=settings.summary_chars,
             )
             typer.echo(
                 f"{source.name}: {report.links} links, {len(report.new)} new, "
                 f"{len(report.updated)} updated, {len(report.problems)} problems"
             )
+
+
+@app.command("check-source")
+def check_source_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Source name from the config")],
+    sample: Annotated[int, typer.Option(help="How many articles to extract")] = 5,
+) -> None:
+    """Fetch a source once and show links, extracted fields, timings and problems."""
+    from rich.console import Console
+
+    from loa.check_source import check_source, print_check
+
+    settings = _settings(ctx)
+    try:
+        source = settings.source(name)
+    except LoaError as exc:
+        raise _fail(exc) from None
+    result = check_source(settings, source, sample=sample)
+    print_check(result, Console())
+    raise typer.Exit(0 if result.ok and not result.problems else 1)
 
 
 @app.command()
@@ -251,13 +278,17 @@ def extract(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     url: Annotated[str | None, typer.Option("--url", help="Address of a local file")] = None,
     now: Annotated[str | None, typer.Option("--now", help="Reference moment, ISO 8601")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Site profile (default: detect, else zero-config)"),
+    ] = None,
 ) -> None:
     """Extract one article page and print its fields."""
     from datetime import datetime
 
     from news.db import utcnow
-    from news.extraction import extract_cms_article
     from news.fetch import Fetcher
+    from news.readers import extract_auto, reader_for
 
     settings = _settings(ctx)
     try:
@@ -268,13 +299,20 @@ def extract(
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=settings.tz)
     try:
+        content_type = None
         if target.startswith(("http://", "https://")):
             page = Fetcher().get(target)
-            content, address = page.content, url or page.url
+            content, address, content_type = page.content, url or page.url, page.content_type
         else:
             content, address = Path(target).read_bytes(), url or Path(target).resolve().as_uri()
-        article = extract_cms_article(
-            content, url=address, now=moment, tz=settings.tz, summary_chars=settings.summary_chars
+        read = extract_auto if profile is None else reader_for(profile, settings.profiles).article
+        article = read(
+            content,
+            url=address,
+            now=moment,
+            tz=settings.tz,
+            summary_chars=settings.summary_chars,
+            content_type=content_type,
         )
     except OSError as exc:
         typer.echo(f"loa: cannot read {target}: {exc.strerror}", err=True)

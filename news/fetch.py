@@ -9,13 +9,21 @@ failure into a :class:`news.errors.FetchError` carrying the URL.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from news.errors import FetchError
+from news.politeness import HostGate, LocalGate
+
+log = logging.getLogger(__name__)
+ROBOTS_TTL = 3600.0
 
 USER_AGENT = "Loa/0.1 (+https://github.com/loa-news/loa; news-to-feed bot)"
 DEFAULT_TIMEOUT = (5.0, 20.0)
@@ -84,15 +92,54 @@ class Fetcher:
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        gate: HostGate | None = None,
+        respect_robots: bool = True,
     ):
         self.session = session or make_session()
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.gate: HostGate = gate or LocalGate(min_delay=0.0)
+        self.respect_robots = respect_robots
+        self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
 
     def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
-        """GET `url`, conditionally when validators are given; raise FetchError on failure."""
+        """GET `url` politely (robots.txt, per-host gate); raise FetchError on failure."""
+        if self.respect_robots and not self.allowed(url):
+            raise FetchError("disallowed by robots.txt", url=url)
+        host = urlsplit(url).netloc
+        with self.gate.slot(host):
+            return self._get(url, etag=etag, last_modified=last_modified)
+
+    def allowed(self, url: str) -> bool:
+        """Whether robots.txt lets Loa's User-Agent fetch `url` (cached per host)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        cached = self._robots.get(origin)
+        if cached is None or time.monotonic() - cached[0] > ROBOTS_TTL:
+            cached = (time.monotonic(), self._load_robots(origin))
+            self._robots[origin] = cached
+        parser = cached[1]
+        return parser is None or parser.can_fetch(USER_AGENT, url)
+
+    def _load_robots(self, origin: str) -> RobotFileParser | None:
+        """The parsed robots.txt, or None (allow all) when there is none or it is unreadable."""
+        try:
+            with self.gate.slot(urlsplit(origin).netloc):
+                result = self._get(f"{origin}/robots.txt")
+        except FetchError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                return None
+            log.warning("robots.txt of %s unreadable (%s); fetching anyway", origin, exc)
+            return None
+        parser = RobotFileParser()
+        parser.parse(result.content.decode("utf-8", errors="replace").splitlines())
+        return parser
+
+    def _get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag

@@ -66,6 +66,22 @@ class Source(Base):
     state: Mapped[SourceState | None] = relationship(back_populates="source", uselist=False)
 
 
+class ArticleStatus(enum.StrEnum):
+    """Whether the source still shows the article."""
+
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class EventKind(enum.StrEnum):
+    """Things editors should hear about (the bot delivers them)."""
+
+    SOURCE_UNHEALTHY = "source_unhealthy"
+    SOURCE_RECOVERED = "source_recovered"
+    ARTICLE_WITHDRAWN = "article_withdrawn"
+    ARTICLE_FLAGGED = "article_flagged"
+
+
 class SourceState(Base):
     """Polling memory of a source: validators for conditional GET and its health."""
 
@@ -80,6 +96,9 @@ class SourceState(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     polls: Mapped[int] = mapped_column(Integer, default=0)
+    healthy: Mapped[bool] = mapped_column(Boolean, default=True)
+    unhealthy_since: Mapped[datetime | None]
+    last_recheck_at: Mapped[datetime | None]
 
     source: Mapped[Source] = relationship(back_populates="state")
 
@@ -102,6 +121,7 @@ class Article(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    identity: Mapped[str] = mapped_column(String(2000), unique=True)
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(String(2000), unique=True)
     title: Mapped[str] = mapped_column(Text)
@@ -116,6 +136,14 @@ class Article(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[ArticleStatus] = mapped_column(
+        Enum(ArticleStatus, name="article_status", values_callable=lambda e: [m.value for m in e]),
+        default=ArticleStatus.ACTIVE,
+    )
+    withdrawn_at: Mapped[datetime | None]
+    last_checked_at: Mapped[datetime | None]
+    page_etag: Mapped[str | None] = mapped_column(Text)
+    page_last_modified: Mapped[str | None] = mapped_column(Text)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     source: Mapped[Source | None] = relationship()
@@ -177,6 +205,22 @@ class Subscription(Base):
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """Something editors should be told about; `notified_at` is set once delivered."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[EventKind] = mapped_column(
+        Enum(EventKind, name="event_kind", values_callable=lambda e: [m.value for m in e])
+    )
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None]
 
 
 class RenderedFeed(Base):

@@ -3,28 +3,39 @@
 This is the service behind the Celery task, ``loa poll`` and (later) the
 editors' bot command. It never raises for one bad article: each problem is
 recorded in the report and the rest of the listing is still read. A listing
-that cannot be fetched is recorded in the source's state and re-raised.
+that cannot be fetched is recorded in the source's health and re-raised. An
+unchanged listing (304) costs one conditional GET, no parsing and one small
+state update.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
 from news.db import utcnow, write_session
-from news.errors import FetchError, SourceError
-from news.extraction import discover_cms_links, extract_cms_article
-from news.fetch import Fetcher
-from news.models import Source, SourceState
-from news.store import UpsertOutcome, get_or_create_source, known_urls, upsert_article
+from news.errors import SourceError
+from news.extraction import ExtractedArticle
+from news.fetch import Fetcher, FetchResult
+from news.health import record_failure, record_success
+from news.models import Article, Source, SourceState
+from news.readers import SiteReader
+from news.store import UpsertOutcome, get_or_create_source, upsert_article
+from news.syndication import FeedItem, parse_feed, parse_sitemap
+from news.text import slugify
 
 log = logging.getLogger(__name__)
 MAX_ARTICLES_PER_POLL = 50
+MAX_CHILD_SITEMAPS = 3
+FEED_SUMMARY_ENOUGH = 200
+INFERRED_DATE_SLACK = timedelta(minutes=10)
 
 
 @dataclass
@@ -46,10 +57,20 @@ class PollReport:
         return bool(self.new or self.updated)
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A link found on a listing/feed/sitemap, with its identity and feed data if any."""
+
+    url: str
+    identity: str
+    item: FeedItem | None = None
+
+
 def poll_source(
     factory: sessionmaker[Session],
     source_cfg: SourceConfig,
     fetcher: Fetcher,
+    reader: SiteReader,
     *,
     tz: ZoneInfo,
     summary_chars: int = 400,
@@ -69,70 +90,162 @@ def poll_source(
 
     try:
         listing = fetcher.get(source_cfg.url, etag=etag, last_modified=last_modified)
-    except FetchError as exc:
-        _record_failure(factory, source_id, exc, now)
+        if listing.not_modified:
+            report.not_modified = True
+            _record_success(factory, source_id, now, etag, last_modified)
+            return report
+        candidates = discover(source_cfg, listing, fetcher, reader)[:MAX_ARTICLES_PER_POLL]
+    except SourceError as exc:
+        with write_session(factory) as session:
+            state = session.get_one(SourceState, source_id)
+            record_failure(session, state, now, exc, unhealthy_after=source_cfg.unhealthy_after)
         raise
 
-    if listing.not_modified:
-        report.not_modified = True
-        _record_success(factory, source_id, now, etag=etag, last_modified=last_modified)
-        return report
-
-    links = discover_cms_links(listing.content, base_url=listing.url)[:MAX_ARTICLES_PER_POLL]
-    report.links = len(links)
+    report.links = len(candidates)
     with factory() as session:
-        seen = known_urls(session, links)
-    fresh = [url for url in links if url not in seen]
-
-    for url in fresh:
-        try:
-            page = fetcher.get(url)
-            article = extract_cms_article(
-                page.content, url=page.url, now=now, tz=tz, summary_chars=summary_chars
+        seen = set(
+            session.scalars(
+                select(Article.identity).where(
+                    Article.identity.in_([c.identity for c in candidates])
+                )
             )
-        except SourceError as exc:
-            log.warning("source %s: skipped %s: %s", source_cfg.name, url, exc)
-            report.problems.append(str(exc))
+        )
+    articles: list[tuple[Candidate, ExtractedArticle, FetchResult | None]] = []
+    for candidate in candidates:
+        if candidate.identity in seen:
             continue
+        try:
+            articles.append(read_candidate(candidate, fetcher, reader, tz, summary_chars, now))
+        except SourceError as exc:
+            log.warning("source %s: skipped %s: %s", source_cfg.name, candidate.url, exc)
+            report.problems.append(str(exc))
+
+    extracted = keep_inferred_dates_monotonic([a for _, a, _ in articles])
+    for (candidate, _, page), article in zip(articles, extracted, strict=True):
         with write_session(factory) as session:
             source = session.get_one(Source, source_id)
-            result = upsert_article(session, article, source=source)
+            result = upsert_article(
+                session,
+                article,
+                source=source,
+                identity=candidate.identity,
+                page=page,
+                checked_at=now,
+            )
         if result.outcome is UpsertOutcome.NEW:
             report.new.append(result.article_id)
         elif result.outcome is UpsertOutcome.UPDATED:
             report.updated.append(result.article_id)
 
-    # The listing is newest first: on a first poll, announce only the newest K.
-    if report.first_poll:
-        report.announce = report.new[: source_cfg.announce_first_poll]
-    else:
-        report.announce = list(report.new)
-    _record_success(factory, source_id, now, etag=listing.etag, last_modified=listing.last_modified)
+    # Listings are newest first: on a first poll, announce only the newest K.
+    report.announce = (
+        report.new[: source_cfg.announce_first_poll] if report.first_poll else list(report.new)
+    )
+    _record_success(factory, source_id, now, listing.etag, listing.last_modified)
     return report
+
+
+def discover(
+    source_cfg: SourceConfig, listing: FetchResult, fetcher: Fetcher, reader: SiteReader
+) -> list[Candidate]:
+    """Candidate article links from a listing page, a feed or a sitemap."""
+    if source_cfg.kind == "rss":
+        items = parse_feed(listing.content, url=listing.url)
+        return _unique(Candidate(i.link, reader.identity(i.link), i) for i in items)
+    if source_cfg.kind == "sitemap":
+        sitemap = parse_sitemap(listing.content, url=listing.url)
+        pages = list(sitemap.pages)
+        for child in sitemap.children[:MAX_CHILD_SITEMAPS]:
+            pages += parse_sitemap(fetcher.get(child).content, url=child).pages
+        return _unique(Candidate(url, reader.identity(url)) for url in pages)
+    links = reader.links(listing.content, base_url=listing.url, content_type=listing.content_type)
+    return _unique(Candidate(url, reader.identity(url)) for url in links)
+
+
+def _unique(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """First occurrence of each identity (the same article under two category paths)."""
+    out: dict[str, Candidate] = {}
+    for candidate in candidates:
+        out.setdefault(candidate.identity, candidate)
+    return list(out.values())
+
+
+def read_candidate(
+    candidate: Candidate,
+    fetcher: Fetcher,
+    reader: SiteReader,
+    tz: ZoneInfo,
+    summary_chars: int,
+    now: datetime,
+) -> tuple[Candidate, ExtractedArticle, FetchResult | None]:
+    """The article for a candidate: from its feed entry when complete, else its page."""
+    item = candidate.item
+    if item is not None and len(item.summary) >= FEED_SUMMARY_ENOUGH and item.image:
+        return candidate, _from_feed_item(item, summary_chars), None
+    page = fetcher.get(candidate.url)
+    article = reader.article(
+        page.content, url=page.url, now=now, tz=tz, summary_chars=summary_chars,
+        content_type=page.content_type,
+    )  # fmt: skip
+    if item is not None:  # the feed knows the title and date best; the page the lead and image
+        article = replace(
+            article,
+            title=item.title or article.title,
+            published_at=item.published_at or article.published_at,
+            date_inferred=article.date_inferred if item.published_at is None else False,
+        )
+    return candidate, article, page
+
+
+def _from_feed_item(item: FeedItem, summary_chars: int) -> ExtractedArticle:
+    from news.text import summarize
+
+    category = item.category or ""
+    return ExtractedArticle(
+        url=item.link,
+        canonical_url=item.link,
+        title=item.title,
+        category=category,
+        category_slug=slugify(category),
+        published_at=item.published_at,
+        date_inferred=False,
+        summary=summarize(item.summary, summary_chars),
+        body=item.summary,
+        image=item.image,
+        author=item.author,
+    )
+
+
+def keep_inferred_dates_monotonic(articles: list[ExtractedArticle]) -> list[ExtractedArticle]:
+    """Year-less dates read in listing order (newest first) must not go forward in time.
+
+    "30/12" on a page fetched on 02/01 already means last year; but during a
+    backfill an older page's "15/01" would be read as this January, newer than
+    the page listed above it. Such a date is moved back a year at a time until
+    it is not newer than its predecessor.
+    """
+    out: list[ExtractedArticle] = []
+    newer: datetime | None = None
+    for article in articles:
+        when = article.published_at
+        if when is not None and article.date_inferred and newer is not None:
+            while when > newer + INFERRED_DATE_SLACK:
+                day = 28 if (when.month, when.day) == (2, 29) else when.day
+                when = when.replace(year=when.year - 1, day=day)
+            article = replace(article, published_at=when)
+        out.append(article)
+        if article.published_at is not None:
+            newer = article.published_at
+    return out
 
 
 def _record_success(
     factory: sessionmaker[Session],
     source_id: int,
     now: datetime,
-    *,
     etag: str | None,
     last_modified: str | None,
 ) -> None:
     with write_session(factory) as session:
         state = session.get_one(SourceState, source_id)
-        state.etag, state.last_modified = etag, last_modified
-        state.last_polled_at = state.last_success_at = now
-        state.consecutive_failures = 0
-        state.last_error = None
-        state.polls += 1
-
-
-def _record_failure(
-    factory: sessionmaker[Session], source_id: int, error: Exception, now: datetime
-) -> None:
-    with write_session(factory) as session:
-        state = session.get_one(SourceState, source_id)
-        state.last_polled_at = state.last_failure_at = now
-        state.consecutive_failures += 1
-        state.last_error = f"{error.__class__.__name__}: {error}"[:2000]
+        record_success(session, state, now, etag=etag, last_modified=last_modified)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from news.db import utcnow
 from news.extraction import ExtractedArticle
+from news.fetch import FetchResult
 from news.models import Article, Category, Source, SourceState
 from news.text import normalize_text, slugify
 
@@ -76,16 +78,37 @@ def get_or_create_category(session: Session, name: str) -> Category | None:
 
 
 def upsert_article(
-    session: Session, extracted: ExtractedArticle, *, source: Source | None
+    session: Session,
+    extracted: ExtractedArticle,
+    *,
+    source: Source | None,
+    identity: str | None = None,
+    page: FetchResult | None = None,
+    checked_at: datetime | None = None,
 ) -> UpsertResult:
-    """Insert or update one article; the caller commits."""
+    """Insert or update one article, matched by `identity` (default: canonical URL).
+
+    `page` (the fetched article page) supplies validators for later
+    conditional re-checks. The caller's transaction commits.
+    """
+    identity = identity or extracted.canonical_url
     digest = content_hash(extracted.title, extracted.summary, extracted.body)
     category = get_or_create_category(session, extracted.category) if extracted.category else None
-    existing = session.scalar(
-        select(Article).where(Article.canonical_url == extracted.canonical_url)
-    )
+    existing = session.scalar(select(Article).where(Article.identity == identity))
+    if existing is None:
+        existing = session.scalar(
+            select(Article).where(Article.canonical_url == extracted.canonical_url)
+        )
+    if existing is not None and page is not None:
+        existing.page_etag, existing.page_last_modified = page.etag, page.last_modified
+    if existing is not None and checked_at is not None:
+        existing.last_checked_at = checked_at
     if existing is None:
         article = Article(
+            identity=identity,
+            page_etag=page.etag if page else None,
+            page_last_modified=page.last_modified if page else None,
+            last_checked_at=checked_at,
             source_id=source.id if source else None,
             url=extracted.url,
             canonical_url=extracted.canonical_url,
@@ -106,6 +129,8 @@ def upsert_article(
     if existing.content_hash == digest:
         return UpsertResult(existing.id, UpsertOutcome.SAME)
     existing.title = extracted.title
+    existing.canonical_url = extracted.canonical_url
+    existing.url = extracted.url
     existing.summary = extracted.summary
     existing.body = extracted.body
     existing.image = extracted.image or existing.image
@@ -115,14 +140,3 @@ def upsert_article(
     existing.version += 1
     existing.updated_at = utcnow()
     return UpsertResult(existing.id, UpsertOutcome.UPDATED)
-
-
-def known_urls(session: Session, urls: list[str]) -> set[str]:
-    """Which of `urls` are already stored (as fetched URL or canonical URL)."""
-    if not urls:
-        return set()
-    by_url = session.scalars(select(Article.url).where(Article.url.in_(urls)))
-    by_canonical = session.scalars(
-        select(Article.canonical_url).where(Article.canonical_url.in_(urls))
-    )
-    return set(by_url) | set(by_canonical)

@@ -23,7 +23,7 @@ TASK_MODULES = ["tasks.jobs"]
 
 
 def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """One periodic poll per configured source, plus the reconciler."""
+    """One periodic poll and re-check per configured source, plus the reconciler."""
     schedule: dict[str, dict[str, Any]] = {
         "reconcile": {"task": "loa.reconcile", "schedule": RECONCILE_EVERY},
     }
@@ -34,6 +34,13 @@ def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "args": (source.name,),
             "options": {"expires": max(source.poll_interval, 5)},
         }
+        if source.recheck_window_hours > 0:
+            schedule[f"recheck-{source.name}"] = {
+                "task": "loa.recheck_source",
+                "schedule": timedelta(seconds=source.recheck_every),
+                "args": (source.name,),
+                "options": {"expires": source.recheck_every},
+            }
     return schedule
 
 

@@ -14,9 +14,9 @@ from bot.publisher import publish_delivery
 from feeds.cache import rebuild_all
 from news.announce import plan_announcements
 from news.db import utcnow
-from news.errors import FetchError
-from news.fetch import Fetcher
+from news.errors import SourceError
 from news.poll import poll_source as poll_service
+from news.recheck import recheck_source as recheck_service
 from news.reconcile import find_due_work
 from tasks.runtime import get_runtime
 
@@ -39,11 +39,12 @@ def poll_source(source_name: str) -> None:
             report = poll_service(
                 rt.factory,
                 source_cfg,
-                Fetcher(),
+                rt.fetcher(source_cfg),
+                rt.reader(source_cfg),
                 tz=rt.settings.tz,
                 summary_chars=rt.settings.summary_chars,
             )
-        except FetchError as exc:
+        except SourceError as exc:
             log.warning("poll of %s failed: %s", source_name, exc)
             return
     finally:
@@ -67,6 +68,28 @@ def publish(delivery_id: int) -> None:
     rt = get_runtime()
     outcome = publish_delivery(rt.factory, rt.sender, delivery_id, tz=rt.settings.tz)
     log.info("delivery %s: %s", delivery_id, outcome.status)
+
+
+@shared_task(name="loa.recheck_source", ignore_result=True)
+def recheck_source(source_name: str) -> None:
+    """Re-fetch a source's young articles to catch corrections and withdrawals."""
+    rt = get_runtime()
+    source_cfg = rt.settings.source(source_name)
+    report = recheck_service(
+        rt.factory,
+        source_cfg,
+        rt.fetcher(source_cfg),
+        rt.reader(source_cfg),
+        tz=rt.settings.tz,
+        summary_chars=rt.settings.summary_chars,
+    )
+    log.info(
+        "rechecked %s: %d checked, %d updated, %d withdrawn, %d problems",
+        source_name, report.checked, len(report.updated), len(report.withdrawn),
+        len(report.problems),
+    )  # fmt: skip
+    if report.changed:
+        schedule_feed_rebuild()
 
 
 def schedule_feed_rebuild() -> None:

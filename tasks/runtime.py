@@ -15,8 +15,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.senders import OutboxSender, Sender, TelegramSender
-from config.settings import Settings
+from config.settings import Settings, SourceConfig
 from news.db import make_engine, make_session_factory
+from news.fetch import Fetcher
+from news.politeness import RedisGate
+from news.readers import SiteReader, reader_for
 
 
 def redis_client_url(url: str) -> str:
@@ -62,6 +65,19 @@ class Runtime:
                 raise RuntimeError("REDIS_URL is not set for this process")
             self._redis = redis.Redis.from_url(redis_client_url(url))
         return self._redis
+
+    def fetcher(self, source: SourceConfig) -> Fetcher:
+        """A Fetcher for `source`, polite to its host across all worker processes."""
+        gate = RedisGate(
+            self.redis,
+            max_concurrent=self.settings.host_max_concurrent,
+            min_delay=self.settings.host_min_delay,
+        )
+        return Fetcher(gate=gate, respect_robots=source.respect_robots)
+
+    def reader(self, source: SourceConfig) -> SiteReader:
+        """How to read `source`'s pages (its profile, or zero-config)."""
+        return reader_for(source.profile, self.settings.profiles)
 
     def close(self) -> None:
         if self._sender is not None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from news.migrate import head_revision
+
 FIXTURE = Path(__file__).resolve().parents[1] / "news" / "fixtures" / "portal-article.html"
 
 
@@ -66,7 +68,7 @@ def test_extract_rejects_junk_and_missing_files_with_exit_2(tmp_path: Path) -> N
 def test_db_upgrade_then_poll_unknown_source(tmp_path: Path) -> None:
     upgraded = loa("db", "upgrade", cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at revision 0001" in upgraded.stdout
+    assert f"database at revision {head_revision()}" in upgraded.stdout
     assert (tmp_path / "var" / "loa.db").exists()
     unknown = loa("poll", "nosuch", cwd=tmp_path)
     assert unknown.returncode == 1

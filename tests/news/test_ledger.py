@@ -16,6 +16,7 @@ from news.models import Article, Delivery, DeliveryState
 def make_article(factory: sessionmaker[Session], n: int = 1) -> int:
     with factory.begin() as session:
         article = Article(
+            identity=f"portal.test/tin-tuc/a-{n}.html",
             url=f"http://portal.test/tin-tuc/a-{n}.html",
             canonical_url=f"http://portal.test/tin-tuc/a-{n}.html",
             title=f"Tin {n}",

@@ -1,0 +1,440 @@
+"""Site profiles: how to read one CMS's listing and article pages.
+
+Most Vietnamese news sites have no RSS, and each CMS lays its pages out its own
+way. A profile names that layout once, as CSS selectors (``engine="selectors"``),
+or hands the page to the built-in text-landmark reader for the provincial
+portal CMS (``engine="cms-landmarks"``), whose markup varies too much between
+installations for fixed selectors. Profiles are data, so a site added in YAML
+needs no code; every selector and regex is compiled when the profile is built,
+so a typo fails at config load naming the field, not at 3 a.m. in a poll.
+
+:func:`article_identity` gives one key per article across the URL variants a
+site hands out (http/https, ``www.``/``m.``, tracking parameters, the same story
+under two category paths), so the store does not see one article twice.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+import cssselect
+import lxml.etree
+import lxml.html
+from lxml.cssselect import CSSSelector
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from news.dates import parse_vietnamese_datetime
+from news.errors import ExtractionError
+from news.extraction import (
+    ExtractedArticle,
+    canonicalize_url,
+    discover_cms_links,
+    extract_cms_article,
+)
+from news.text import normalize_text, slugify, summarize
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "SiteProfile",
+    "article_identity",
+    "discover_with_profile",
+    "extract_with_profile",
+]
+
+_TRANSLATOR = cssselect.GenericTranslator()
+_SELECTOR_FIELDS = ("links", "title", "category", "date", "lead", "body", "image", "author")
+
+
+class SiteProfile(BaseModel):
+    """How to find links, title, date, lead, body, image and author on one CMS."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    engine: Literal["selectors", "cms-landmarks"] = "selectors"
+    links: str | None = None
+    title: str | None = None
+    category: str | None = None
+    date: str | None = None
+    lead: str | None = None
+    body: str | None = None
+    image: str | None = None
+    author: str | None = None
+    drop: list[str] = []
+    article_id_pattern: str | None = None
+
+    @field_validator(*_SELECTOR_FIELDS)
+    @classmethod
+    def _check_selector(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Compile now, so a bad selector is a config error naming its field."""
+        if value is not None:
+            _compile_css(value, str(info.field_name))
+        return value
+
+    @field_validator("drop")
+    @classmethod
+    def _check_drop(cls, value: list[str]) -> list[str]:
+        for index, selector in enumerate(value):
+            _compile_css(selector, f"drop[{index}]")
+        return value
+
+    @field_validator("article_id_pattern")
+    @classmethod
+    def _check_pattern(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"article_id_pattern: invalid regex {value!r}: {exc}") from exc
+        if compiled.groups < 1:
+            raise ValueError(
+                f"article_id_pattern: {value!r} needs one group capturing the article id"
+            )
+        return value
+
+
+def _compile_css(selector: str, field: str) -> None:
+    try:
+        _TRANSLATOR.css_to_xpath(selector)
+    except cssselect.SelectorError as exc:
+        raise ValueError(f"{field}: invalid CSS selector {selector!r}: {exc}") from exc
+
+
+BUILTIN_PROFILES: dict[str, SiteProfile] = {
+    p.name: p
+    for p in (
+        SiteProfile(name="cms-portal", engine="cms-landmarks", article_id_pattern=r"-(\d+)\.html$"),
+        SiteProfile(  # modern news CMS: og/JSON-LD meta, h1.title-detail, p.description
+            name="news-modern",
+            links="h3.title-news a, h2.title-news a",
+            title="h1.title-detail",
+            category="ul.breadcrumb li a",
+            date="span.date",
+            lead="p.description",
+            body="article.fck_detail",
+            image="meta[property='og:image']",
+            author="p.author",
+            drop=["div.box-tinlienquan", "div.social-share", "div.banner"],
+            article_id_pattern=r"-(\d+)\.html$",
+        ),
+        SiteProfile(  # old ASP.NET government portal: upper-case tags, tables, ctl00 ids
+            name="gov-aspnet",
+            links="td.list-title a",
+            title="#ctl00_Main_lblTitle",
+            category="#ctl00_Main_lblCategory",
+            date="#ctl00_Main_lblDate",
+            lead="#ctl00_Main_lblSummary",
+            body="#ctl00_Main_divContent",
+            image="#ctl00_Main_divContent img",
+            author="#ctl00_Main_lblAuthor",
+            drop=["td.print-bar", "span.view-count"],
+            article_id_pattern=r"[?&]ItemID=(\d+)",
+        ),
+        SiteProfile(  # WordPress theme: entry-* classes, <time datetime>
+            name="wordpress",
+            links="h2.entry-title a",
+            title="h1.entry-title",
+            category="span.cat-links a",
+            date="time.entry-date",
+            lead="div.entry-content > p",
+            body="div.entry-content",
+            image="meta[property='og:image']",
+            author="span.author a",
+            drop=["div.sharedaddy", "div.jp-relatedposts", "div.post-views"],
+        ),
+    )
+}
+
+
+# ---------------------------------------------------------------- decoding
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _decode(content: bytes | str) -> str:
+    """BOM, then ``<meta charset>``, then UTF-8. Kept alone so a charset module can replace it.
+
+    The HTTP header is ignored on purpose: Vietnamese sites often send a wrong
+    one (utf-8 for a windows-1258 page), while the meta tag was written with the page.
+    """
+    if isinstance(content, str):
+        return content
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            return content[len(bom) :].decode(encoding, errors="replace")
+    encoding = "utf-8"
+    match = _META_CHARSET.search(content[:4096])
+    if match:
+        try:
+            encoding = codecs.lookup(match.group(1).decode("ascii")).name
+        except LookupError:
+            pass
+    return content.decode(encoding, errors="replace")
+
+
+def _parse(content: bytes | str, url: str) -> Any:
+    text = _BAD_CHARS.sub("", _XML_DECL.sub("", _decode(content)))
+    if not text.strip():
+        raise ExtractionError("empty page", url=url)
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise ExtractionError(f"not an HTML page: {exc}", url=url) from exc
+    for junk in root.xpath("//script|//style|//noscript|//template|//comment()"):
+        junk.drop_tree()
+    return root
+
+
+@lru_cache(maxsize=512)
+def _selector(css: str) -> CSSSelector:
+    return CSSSelector(css, translator="html")
+
+
+def _select(root: Any, css: str | None) -> list[Any]:
+    return list(_selector(css)(root)) if css else []
+
+
+# ---------------------------------------------------------------- text layout
+
+_BLOCK_TAGS = frozenset(
+    (
+        "address article aside blockquote caption center dd div dl dt figcaption figure footer "
+        "h1 h2 h3 h4 h5 h6 header hr li main ol p pre section table tbody td tfoot th thead tr ul"
+    ).split()
+)
+
+
+def _lines(el: Any) -> list[str]:
+    """Text of ``el`` broken into lines at block elements, as a browser shows it."""
+    lines: list[str] = []
+    pieces: list[str] = []
+
+    def flush() -> None:
+        text = normalize_text("".join(pieces))
+        pieces.clear()
+        if text:
+            lines.append(text)
+
+    for event, node in lxml.etree.iterwalk(el, ("start", "end")):
+        tag = node.tag.lower() if isinstance(node.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS or tag == "br":
+                flush()
+            if node.text and tag:
+                pieces.append(node.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                flush()
+            if node is not el and node.tail:
+                pieces.append(node.tail)
+    flush()
+    return lines
+
+
+def _text(el: Any) -> str:
+    return normalize_text(" ".join(_lines(el)))
+
+
+def _meta(root: Any, name: str) -> str:
+    for value in root.xpath("//meta[@property=$n or @name=$n]/@content", n=name):
+        if text := normalize_text(str(value)):
+            return text
+    return ""
+
+
+def _image_url(el: Any) -> str | None:
+    """An image URL from an <img>, a <meta content>, or the first <img> inside ``el``."""
+    if el.tag == "meta":
+        return str(el.get("content") or "").strip() or None
+    images = [el] if el.tag == "img" else el.iter("img")
+    for img in images:
+        for attr in ("data-src", "data-original", "src"):
+            value = str(img.get(attr) or "").strip()
+            if value and not value.startswith("data:"):
+                return value
+    return None
+
+
+def _inside(el: Any, container: Any) -> bool:
+    return any(ancestor is container for ancestor in el.iterancestors())
+
+
+def _unique(lines: Iterable[str]) -> list[str]:
+    """Each line once: CMSs print an image caption twice (table cell + paragraph)."""
+    return list(dict.fromkeys(lines))
+
+
+# ---------------------------------------------------------------- extraction
+
+
+def extract_with_profile(
+    profile: SiteProfile,
+    content: bytes | str,
+    *,
+    url: str,
+    now: datetime,
+    tz: ZoneInfo,
+    summary_chars: int = 400,
+) -> ExtractedArticle:
+    """Read one article page with ``profile``; ExtractionError if title or body is missing."""
+    if profile.engine == "cms-landmarks":
+        return extract_cms_article(content, url=url, now=now, tz=tz, summary_chars=summary_chars)
+    root = _parse(content, url)
+    base = _base_url(root, url)
+    image_el = next(iter(_select(root, profile.image)), None)
+    image_src = _image_url(image_el) if image_el is not None else None
+    image_src = image_src or _meta(root, "og:image") or None
+    for css in profile.drop:
+        for el in _select(root, css):
+            el.drop_tree()
+
+    title_el = next(iter(_select(root, profile.title)), None)
+    title = _text(title_el) if title_el is not None else _meta(root, "og:title")
+    if not title:
+        raise ExtractionError(f"no title ({profile.name}: {profile.title!r})", url=url)
+    body_el = next(iter(_select(root, profile.body)), None)
+    if body_el is None:
+        raise ExtractionError(f"no article body ({profile.name}: {profile.body!r})", url=url)
+
+    author = None
+    for el in _select(root, profile.author):
+        author = author or _text(el) or None
+        if _inside(el, body_el):
+            el.drop_tree()  # a byline is not a paragraph
+    lead_el = next(iter(_select(root, profile.lead)), None)
+    lead = _text(lead_el) if lead_el is not None else ""
+    paragraphs = _lines(body_el)
+    if lead and (lead_el is None or not _inside(lead_el, body_el)):
+        paragraphs.insert(0, lead)
+    paragraphs = _unique(paragraphs)
+    if not paragraphs:
+        raise ExtractionError(f"empty article body ({profile.name})", url=url)
+
+    published_at, inferred = None, False
+    date_el = next(iter(_select(root, profile.date)), None)
+    if date_el is not None:
+        stated = str(date_el.get("datetime") or date_el.get("content") or "") or _text(date_el)
+        parsed = parse_vietnamese_datetime(stated, now=now, tz=tz)
+        if parsed is not None:
+            published_at, inferred = parsed.value, parsed.inferred_year
+
+    category_el = next(iter(_select(root, profile.category)), None)
+    category = _text(category_el) if category_el is not None else _meta(root, "article:section")
+    return ExtractedArticle(
+        url=url,
+        canonical_url=_canonical(root, url),
+        title=title,
+        category=category,
+        category_slug=slugify(category),
+        published_at=published_at,
+        date_inferred=inferred,
+        summary=summarize(lead or paragraphs[0], summary_chars),
+        body="\n\n".join(paragraphs),
+        image=urljoin(base, image_src) if image_src else None,
+        author=author,
+    )
+
+
+def _base_url(root: Any, url: str) -> str:
+    base = root.xpath("//base/@href")
+    return urljoin(url, str(base[0]).strip()) if base else url
+
+
+def _canonical(root: Any, url: str) -> str:
+    hrefs = root.xpath(
+        "//link[contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '),"
+        " ' canonical ')]/@href"
+    )
+    candidate = str(hrefs[0]).strip() if hrefs else _meta(root, "og:url")
+    return _clean_url(urljoin(url, candidate) if candidate else url)
+
+
+# ---------------------------------------------------------------- URLs
+
+_TRACKING = re.compile(
+    r"^(utm_\w*|fbclid|gclid|dclid|msclkid|zarsrc|_ga|_gl|mc_cid|mc_eid|igshid|ref_src|vn_source"
+    r"|vn_medium|vn_campaign)$",
+    re.I,
+)
+
+
+def _clean_url(url: str) -> str:
+    """canonicalize_url plus the tracking parameters Vietnamese sites add (Zalo's zarsrc...)."""
+    parts = urlsplit(canonicalize_url(url))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(k, v) for k, v in pairs if not _TRACKING.match(k)])
+    return parts._replace(query=query).geturl()
+
+
+def _host(url: str) -> str:
+    """Lower-case host without ``www.``/``m.``, with the port only when it is not 80/443."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for prefix in ("www.", "m."):
+        host = host.removeprefix(prefix)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port not in (None, 80, 443) else host
+
+
+def discover_with_profile(
+    profile: SiteProfile, content: bytes | str, *, base_url: str
+) -> list[str]:
+    """Article URLs on a listing page: absolute, same host, canonical, once each, page order."""
+    if profile.engine == "cms-landmarks":
+        return discover_cms_links(content, base_url=base_url)
+    root = _parse(content, base_url)
+    base = _base_url(root, base_url)
+    pattern = re.compile(profile.article_id_pattern) if profile.article_id_pattern else None
+    anchors: list[Any] = []
+    for el in _select(root, profile.links) if profile.links else root.iter("a"):
+        anchors.extend([el] if el.tag == "a" else el.iter("a"))
+    home = _host(base_url)
+    found: dict[str, None] = {}
+    for anchor in anchors:
+        href = str(anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        link = _clean_url(urljoin(base, href))
+        if urlsplit(link).scheme not in ("http", "https") or _host(link) != home:
+            continue
+        if profile.links is None and pattern is not None and not pattern.search(link):
+            continue
+        found.setdefault(link, None)
+    return list(found)
+
+
+def article_identity(profile: SiteProfile | None, url: str) -> str:
+    """One key per article across URL variants: ``host#id:N`` if the id is known, else the URL.
+
+    The id form survives a story filed under two category paths; the URL form
+    drops scheme, ``www.``/``m.``, trailing slash, fragment and tracking parameters.
+    """
+    clean = _clean_url(url)
+    parts = urlsplit(clean)
+    host = _host(clean)
+    if profile is not None and profile.article_id_pattern:
+        pattern = re.compile(profile.article_id_pattern)
+        with_query = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        for candidate in (parts.path, with_query):
+            if (match := pattern.search(candidate)) is not None:
+                return f"{host}#id:{match.group(1)}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{parts.path.rstrip('/')}{query}"

@@ -1,0 +1,58 @@
+"""The per-host gate keeps its promises across threads (and so across processes)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import redis
+
+from news.politeness import LocalGate, RedisGate
+
+
+def _hammer(gate: RedisGate | LocalGate, host: str, workers: int) -> tuple[int, list[float]]:
+    in_flight = 0
+    peak = 0
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        nonlocal in_flight, peak
+        with gate.slot(host):
+            with lock:
+                in_flight += 1
+                peak = max(peak, in_flight)
+                starts.append(time.monotonic())
+            time.sleep(0.05)
+            with lock:
+                in_flight -= 1
+
+    threads = [threading.Thread(target=one) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return peak, sorted(starts)
+
+
+def test_redis_gate_limits_concurrency_and_spacing(redis_client: redis.Redis) -> None:
+    gate = RedisGate(redis_client, max_concurrent=2, min_delay=0.1)
+    # separate gates share the limit through Redis, like separate worker processes
+    other = RedisGate(
+        redis.Redis(connection_pool=redis_client.connection_pool), max_concurrent=2, min_delay=0.1
+    )
+    host = f"portal-{uuid.uuid4().hex}.test"
+    peak, starts = _hammer(gate, host, 4)
+    peak2, starts2 = _hammer(other, host, 2)
+    assert peak <= 2 and peak2 <= 2
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= 0.09  # Redis clock vs local clock: allow 10 ms
+    assert redis_client.zcard(f"loa:host:{host}:slots") == 0  # slots freed
+
+
+def test_local_gate_spacing() -> None:
+    gate = LocalGate(max_concurrent=1, min_delay=0.05)
+    peak, starts = _hammer(gate, "h.test", 3)
+    assert peak == 1
+    assert all(b - a >= 0.045 for a, b in zip(starts, starts[1:], strict=False))
