@@ -27,6 +27,7 @@ from news.models import Base
 from tasks.runtime import redis_client_url
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.sites.fixtures"]
 SHARED = ROOT.parent / "shared"
 
 

@@ -24,7 +24,6 @@ from news.profiles import (
 )
 from tests.sites.server import CORPUS_DIR, SiteServer, load_index
 
-pytest_plugins = ["tests.sites.fixtures"]
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 INDEX = load_index()
