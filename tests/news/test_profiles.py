@@ -24,7 +24,6 @@ from news.profiles import (
 )
 from tests.sites.server import CORPUS_DIR, SiteServer, load_index
 
-
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 INDEX = load_index()
 ARTICLES = [e for e in INDEX if e["kind"] == "article"]

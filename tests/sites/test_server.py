@@ -14,7 +14,6 @@ import requests
 from news.profiles import BUILTIN_PROFILES, extract_with_profile
 from tests.sites.server import CORPUS_LAST_MODIFIED, PNG_1X1, SiteServer, load_index
 
-
 INDEX = load_index()
 ARTICLE = next(e for e in INDEX if e["profile"] == "news-modern" and e["kind"] == "article")
 
