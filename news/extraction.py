@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import lxml.etree
 import lxml.html
 
+from news.charset import LegacyEncodingError, decode_html
 from news.dates import looks_like_header_clock, parse_vietnamese_datetime
 from news.errors import ExtractionError
 from news.text import normalize_text, slugify, summarize
@@ -94,26 +95,19 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _decode(data: str | bytes) -> str:
-    """Text of a page: a BOM wins, then ``<meta charset>``, then UTF-8."""
+def _decode(data: str | bytes, url: str) -> str:
+    """Text of a page (see :func:`news.charset.decode_html` for the rules)."""
     if isinstance(data, str):
         return data
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, errors="replace")
-    encoding = "utf-8"
-    match = _META_CHARSET.search(data[:4096])
-    if match:
-        try:
-            encoding = codecs.lookup(match.group(1).decode("ascii")).name
-        except LookupError:
-            pass
-    return data.decode(encoding, errors="replace")
+    try:
+        return decode_html(data)
+    except LegacyEncodingError as exc:
+        raise LegacyEncodingError(exc.encoding, url=url) from None
 
 
-def _parse(data: str | bytes, url: str) -> Any:
+def parse_html(data: str | bytes, url: str) -> Any:
     """lxml document root; junk that is not HTML at all raises ExtractionError."""
-    text = _BAD_XML_CHARS.sub("", _XML_DECL.sub("", _decode(data)))
+    text = _BAD_XML_CHARS.sub("", _XML_DECL.sub("", _decode(data, url)))
     if not text.strip():
         raise ExtractionError("empty page", url=url)
     try:
@@ -276,7 +270,7 @@ def extract_cms_article(
     html: str | bytes, *, url: str, now: datetime, tz: ZoneInfo, summary_chars: int = 400
 ) -> ExtractedArticle:
     """Read one article page of the portal CMS; raise ExtractionError if it is not one."""
-    root = _parse(html, url)
+    root = parse_html(html, url)
     lines = _layout(root)
     texts = [line.text for line in lines]
     date_at = [i for i, t in enumerate(texts) if _DATE_LINE.match(t)]
@@ -351,7 +345,7 @@ def _host_key(url: str) -> tuple[str, int | None]:
 
 def discover_cms_links(html: str | bytes, *, base_url: str) -> list[str]:
     """Absolute article URLs on a listing page: same host, article-like paths, in page order."""
-    root = _parse(html, base_url)
+    root = parse_html(html, base_url)
     base = _base_url(root, base_url)
     home = _host_key(base_url)
     seen: set[str] = set()

@@ -37,6 +37,7 @@ from news.extraction import (
     canonicalize_url,
     discover_cms_links,
     extract_cms_article,
+    parse_html,
 )
 from news.text import normalize_text, slugify, summarize
 
@@ -166,40 +167,6 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _decode(content: bytes | str) -> str:
-    """BOM, then ``<meta charset>``, then UTF-8. Kept alone so a charset module can replace it.
-
-    The HTTP header is ignored on purpose: Vietnamese sites often send a wrong
-    one (utf-8 for a windows-1258 page), while the meta tag was written with the page.
-    """
-    if isinstance(content, str):
-        return content
-    for bom, encoding in _BOMS:
-        if content.startswith(bom):
-            return content[len(bom) :].decode(encoding, errors="replace")
-    encoding = "utf-8"
-    match = _META_CHARSET.search(content[:4096])
-    if match:
-        try:
-            encoding = codecs.lookup(match.group(1).decode("ascii")).name
-        except LookupError:
-            pass
-    return content.decode(encoding, errors="replace")
-
-
-def _parse(content: bytes | str, url: str) -> Any:
-    text = _BAD_CHARS.sub("", _XML_DECL.sub("", _decode(content)))
-    if not text.strip():
-        raise ExtractionError("empty page", url=url)
-    try:
-        root = lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError) as exc:
-        raise ExtractionError(f"not an HTML page: {exc}", url=url) from exc
-    for junk in root.xpath("//script|//style|//noscript|//template|//comment()"):
-        junk.drop_tree()
-    return root
-
-
 @lru_cache(maxsize=512)
 def _selector(css: str) -> CSSSelector:
     return CSSSelector(css, translator="html")
@@ -294,7 +261,7 @@ def extract_with_profile(
     """Read one article page with ``profile``; ExtractionError if title or body is missing."""
     if profile.engine == "cms-landmarks":
         return extract_cms_article(content, url=url, now=now, tz=tz, summary_chars=summary_chars)
-    root = _parse(content, url)
+    root = parse_html(content, url)
     base = _base_url(root, url)
     image_el = next(iter(_select(root, profile.image)), None)
     image_src = _image_url(image_el) if image_el is not None else None
@@ -400,7 +367,7 @@ def discover_with_profile(
     """Article URLs on a listing page: absolute, same host, canonical, once each, page order."""
     if profile.engine == "cms-landmarks":
         return discover_cms_links(content, base_url=base_url)
-    root = _parse(content, base_url)
+    root = parse_html(content, base_url)
     base = _base_url(root, base_url)
     pattern = re.compile(profile.article_id_pattern) if profile.article_id_pattern else None
     anchors: list[Any] = []
