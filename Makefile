@@ -31,3 +31,7 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## make bench: extraction accuracy and speed (profile, zero-config, trafilatura)
+bench: $(STAMP)
+	$(BIN)/python bench/extract.py --repeat 3

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from news.errors import ExtractionError  # noqa: E402
-from news.extraction import PROFILE as CMS_PROFILE  # noqa: E402
-from news.extraction import extract_cms_article  # noqa: E402
 from news.generic import extract_generic  # noqa: E402
+from news.profiles import BUILTIN_PROFILES  # noqa: E402
+from news.readers import reader_for  # noqa: E402
 from news.text import fold_diacritics, summarize  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -132,10 +132,12 @@ Extractor = Callable[[Case, bytes], Result | None]
 
 def run_profile(case: Case, data: bytes) -> Result | None:
     """The site's profile extractor; ``None`` (not applicable) without a known profile."""
-    if case.profile != CMS_PROFILE:
+    if case.profile not in BUILTIN_PROFILES:
         return None
     try:
-        a = extract_cms_article(data, url=case.url, now=case.now, tz=TZ)
+        a = reader_for(case.profile).article(
+            data, url=case.url, now=case.now, tz=TZ, summary_chars=400
+        )
     except ExtractionError as exc:
         return Result(error=str(exc))
     iso = a.published_at.isoformat() if a.published_at else None

@@ -28,6 +28,7 @@ ROBOTS_TTL = 3600.0
 USER_AGENT = "Loa/0.1 (+https://github.com/loa-news/loa; news-to-feed bot)"
 DEFAULT_TIMEOUT = (5.0, 20.0)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_SECONDS = 60.0
 MAX_REDIRECTS = 5
 
 
@@ -92,12 +93,14 @@ class Fetcher:
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        max_seconds: float = DEFAULT_MAX_SECONDS,
         gate: HostGate | None = None,
         respect_robots: bool = True,
     ):
         self.session = session or make_session()
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
         self.gate: HostGate = gate or LocalGate(min_delay=0.0)
         self.respect_robots = respect_robots
         self._robots: dict[str, tuple[float, RobotFileParser | None]] = {}
@@ -167,9 +170,14 @@ class Fetcher:
             raise FetchError(f"response larger than {self.max_bytes} bytes", url=url)
         chunks: list[bytes] = []
         size = 0
+        # The read timeout is per chunk: a server dripping a byte a second never
+        # trips it, so the whole download has a deadline of its own.
+        deadline = time.monotonic() + self.max_seconds
         for chunk in resp.iter_content(chunk_size=65536):
             size += len(chunk)
             if size > self.max_bytes:
                 raise FetchError(f"response larger than {self.max_bytes} bytes", url=url)
+            if time.monotonic() > deadline:
+                raise FetchError(f"download took longer than {self.max_seconds:.0f}s", url=url)
             chunks.append(chunk)
         return b"".join(chunks)

@@ -20,12 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
+from news.charset import LegacyEncodingError
 from news.db import utcnow, write_session
 from news.errors import SourceError
 from news.extraction import ExtractedArticle
 from news.fetch import Fetcher, FetchResult
 from news.health import record_failure, record_success
-from news.models import Article, Source, SourceState
+from news.models import Article, Event, EventKind, Source, SourceState
 from news.readers import SiteReader
 from news.store import UpsertOutcome, get_or_create_source, upsert_article
 from news.syndication import FeedItem, parse_feed, parse_sitemap
@@ -36,6 +37,9 @@ MAX_ARTICLES_PER_POLL = 50
 MAX_CHILD_SITEMAPS = 3
 FEED_SUMMARY_ENOUGH = 200
 INFERRED_DATE_SLACK = timedelta(minutes=10)
+#: An unchanged listing (304) writes nothing, except this often, so the
+#: reconciler and the status page can still tell a quiet source from a dead poller.
+NOT_MODIFIED_HEARTBEAT = timedelta(minutes=10)
 
 
 @dataclass
@@ -84,15 +88,23 @@ def poll_source(
             session, name=source_cfg.name, kind=source_cfg.kind, url=source_cfg.url
         )
         assert source.state is not None
-        etag, last_modified = source.state.etag, source.state.last_modified
-        report.first_poll = source.state.polls == 0
+        state = source.state
+        etag, last_modified = state.etag, state.last_modified
+        report.first_poll = state.polls == 0
         source_id = source.id
+        quiet_write_due = (
+            not state.healthy
+            or state.consecutive_failures > 0
+            or state.last_success_at is None
+            or now - state.last_success_at >= NOT_MODIFIED_HEARTBEAT
+        )
 
     try:
         listing = fetcher.get(source_cfg.url, etag=etag, last_modified=last_modified)
         if listing.not_modified:
             report.not_modified = True
-            _record_success(factory, source_id, now, etag, last_modified)
+            if quiet_write_due:
+                _record_success(factory, source_id, now, etag, last_modified)
             return report
         candidates = discover(source_cfg, listing, fetcher, reader)[:MAX_ARTICLES_PER_POLL]
     except SourceError as exc:
@@ -119,6 +131,8 @@ def poll_source(
         except SourceError as exc:
             log.warning("source %s: skipped %s: %s", source_cfg.name, candidate.url, exc)
             report.problems.append(str(exc))
+            if isinstance(exc, LegacyEncodingError):
+                _flag_once(factory, source_id, str(exc))
 
     extracted = keep_inferred_dates_monotonic([a for _, a, _ in articles])
     for (candidate, _, page), article in zip(articles, extracted, strict=True):
@@ -237,6 +251,16 @@ def keep_inferred_dates_monotonic(articles: list[ExtractedArticle]) -> list[Extr
         if article.published_at is not None:
             newer = article.published_at
     return out
+
+
+def _flag_once(factory: sessionmaker[Session], source_id: int, message: str) -> None:
+    """Tell editors about an unreadable page once, not on every poll."""
+    with write_session(factory) as session:
+        seen = session.scalar(
+            select(Event.id).where(Event.source_id == source_id, Event.message == message)
+        )
+        if seen is None:
+            session.add(Event(kind=EventKind.ARTICLE_FLAGGED, source_id=source_id, message=message))
 
 
 def _record_success(

@@ -37,6 +37,7 @@ class SiteReader:
 
     def links(self, content: bytes, *, base_url: str, content_type: str | None = None) -> list[str]:
         """Article links found on a listing page, in page order."""
+        _require_html(content_type, base_url)
         text = decode_html(content, content_type)
         if self.profile is None:
             return discover_generic_links(text, base_url=base_url)
@@ -53,7 +54,11 @@ class SiteReader:
         content_type: str | None = None,
     ) -> ExtractedArticle:
         """Extract one article page (raises ExtractionError, LegacyEncodingError)."""
-        text = decode_html(content, content_type)
+        _require_html(content_type, url)
+        try:
+            text = decode_html(content, content_type)
+        except LegacyEncodingError as exc:
+            raise LegacyEncodingError(exc.encoding, url=url) from None
         if self.profile is None:
             return extract_generic(text, url=url, now=now, tz=tz, summary_chars=summary_chars)
         return extract_with_profile(
@@ -63,6 +68,16 @@ class SiteReader:
     def identity(self, url: str) -> str:
         """One identity for every URL variant of the same article."""
         return article_identity(self.profile, url)
+
+
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+
+
+def _require_html(content_type: str | None, url: str) -> None:
+    """Refuse images, PDFs and the like before parsing them as HTML."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media and media not in HTML_TYPES:
+        raise ExtractionError(f"not an HTML page (Content-Type {media})", url=url)
 
 
 def reader_for(

@@ -20,6 +20,8 @@ from news.ledger import due_delivery_ids
 from news.models import Source, SourceState
 
 OVERDUE_FACTOR = 3
+#: polls answered 304 record themselves only every NOT_MODIFIED_HEARTBEAT (10 min)
+OVERDUE_SLACK = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class DueWork:
 
 
 def find_due_work(session: Session, sources: Sequence[SourceConfig], now: datetime) -> DueWork:
-    """Pending or stuck deliveries, and sources not polled for 3 intervals."""
+    """Pending or stuck deliveries, and sources not polled for 3 intervals (+ slack)."""
     rows = session.execute(
         select(Source.name, SourceState.last_polled_at).join(
             SourceState, SourceState.source_id == Source.id
@@ -42,6 +44,6 @@ def find_due_work(session: Session, sources: Sequence[SourceConfig], now: dateti
         cfg.name
         for cfg in sources
         if (last := last_polled.get(cfg.name)) is None
-        or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR)
+        or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR) + OVERDUE_SLACK
     ]
     return DueWork(due_delivery_ids(session, now=now), overdue)

@@ -133,3 +133,16 @@ def test_example_config_is_valid() -> None:
     settings = load_settings(ROOT / "loa.example.yaml", environ={})
     assert settings.sources
     assert settings.channels
+
+
+def test_bad_profile_selector_and_unknown_profile_are_config_errors(tmp_path: Path) -> None:
+    bad_selector = (
+        "profiles:\n  mysite:\n    name: mysite\n    title: 'h1[[['\n"
+        "sources:\n  - {name: s, url: 'http://s.test/', profile: mysite}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, bad_selector), environ={})
+    assert info.value.field is not None and info.value.field.startswith("profiles.mysite.title")
+    unknown = "sources:\n  - {name: s, url: 'http://s.test/', profile: nosuch}\n"
+    with pytest.raises(ConfigError, match="unknown site profile 'nosuch'"):
+        load_settings(write(tmp_path, unknown), environ={})

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
 from news.db import utcnow
-from news.errors import FetchError
+from news.errors import ExtractionError, FetchError
 from news.fetch import Fetcher, make_session
 from news.models import Article, ArticleStatus, Event, EventKind, SourceState
 from news.poll import poll_source
@@ -157,3 +157,81 @@ def test_faults_give_clear_errors(site_server: SiteServer, path: str, message: s
     with pytest.raises(FetchError, match=message) as info:
         fetcher.get(site_server.base_url + path)
     assert info.value.url is not None
+
+
+def test_unchanged_listing_writes_nothing(
+    factory: sessionmaker[Session], site_server: SiteServer
+) -> None:
+    source = _source(site_server, "http://cinet.test/kinh-te/", profile="news-modern")
+    reader = reader_for("news-modern")
+    poll_source(factory, source, _fetcher(), reader, tz=TZ)
+    with factory() as session:
+        before = session.scalars(select(SourceState)).one().last_polled_at
+    assert poll_source(factory, source, _fetcher(), reader, tz=TZ).not_modified
+    with factory() as session:
+        state = session.scalars(select(SourceState)).one()
+        assert state.polls == 1 and state.last_polled_at == before
+    # ... but after the heartbeat interval a 304 is recorded again
+    later = utcnow() + timedelta(minutes=11)
+    assert poll_source(factory, source, _fetcher(), reader, tz=TZ, now=later).not_modified
+    with factory() as session:
+        assert session.scalars(select(SourceState)).one().polls == 2
+
+
+def test_500_then_ok_is_retried_and_non_html_is_refused(site_server: SiteServer) -> None:
+    retrying = Fetcher(make_session(retries=2), respect_robots=False)
+    page = retrying.get(site_server.base_url + "/fault/500-then-ok")
+    assert page.status == 200
+    reader = reader_for("cms-portal")
+    article = reader.article(
+        page.content, url=page.url, now=utcnow(), tz=TZ, summary_chars=400,
+        content_type=page.content_type,
+    )  # fmt: skip
+    assert article.title
+    binary = _fetcher().get(site_server.base_url + "/fault/binary")
+    with pytest.raises(ExtractionError, match="not an HTML page"):
+        reader.article(
+            binary.content, url=binary.url, now=utcnow(), tz=TZ, summary_chars=400,
+            content_type=binary.content_type,
+        )  # fmt: skip
+    invalid = _fetcher().get(site_server.base_url + "/fault/invalid-html")
+    with pytest.raises(ExtractionError):
+        reader_for(None).article(
+            invalid.content, url=invalid.url, now=utcnow(), tz=TZ, summary_chars=400
+        )
+
+
+def test_slow_drip_hits_the_download_deadline(site_server: SiteServer) -> None:
+    fetcher = Fetcher(
+        make_session(retries=0), timeout=(2.0, 2.0), max_seconds=0.5, respect_robots=False
+    )
+    with pytest.raises(FetchError, match="longer than"):
+        fetcher.get(site_server.base_url + "/fault/slow-drip")
+
+
+def test_legacy_encoded_page_is_flagged_once_not_stored(
+    factory: sessionmaker[Session], site_server: SiteServer
+) -> None:
+    source = _source(site_server, "http://cinet.test/kinh-te/", profile="news-modern")
+    reader = reader_for("news-modern")
+    links = reader.links(_fetcher().get(source.url).content, base_url=source.url)
+    tcvn3 = (
+        "<html><head><title>Th«ng tin</title></head><body><h1 class='title-detail'>"
+        "Th«ng tin ViÖt Nam</h1><p class='description'>Ho¹t ®éng cña tØnh ViÖt Nam "
+        "trong n¨m míi</p><div class='fck_detail'><p>Néi dung bµi viÕt vÒ ViÖt Nam.</p>"
+        "</div></body></html>"
+    ).encode("cp1252")
+    site_server.set_page(links[0], tcvn3, "text/html; charset=windows-1252")
+    for moment in (utcnow(), utcnow() + timedelta(hours=1)):
+        with factory.begin() as session:  # forget validators: the listing is read again
+            for state in session.scalars(select(SourceState)):
+                state.etag = state.last_modified = None
+        report = poll_source(factory, source, _fetcher(), reader, tz=TZ, now=moment)
+        assert any("TCVN3" in p for p in report.problems)
+    with factory() as session:
+        stored = list(session.scalars(select(Article.title)))
+        assert not any("«" in t or "Ö" in t for t in stored)
+        flagged = list(
+            session.scalars(select(Event).where(Event.kind == EventKind.ARTICLE_FLAGGED))
+        )
+        assert len(flagged) == 1 and "TCVN3" in flagged[0].message
