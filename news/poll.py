@@ -134,7 +134,9 @@ def poll_source(
             if isinstance(exc, LegacyEncodingError):
                 _flag_once(factory, source_id, str(exc))
 
-    extracted = keep_inferred_dates_monotonic([a for _, a, _ in articles])
+    extracted = keep_inferred_dates_monotonic(
+        [map_category(a, source_cfg.categories) for _, a, _ in articles]
+    )
     for (candidate, _, page), article in zip(articles, extracted, strict=True):
         with write_session(factory) as session:
             source = session.get_one(Source, source_id)
@@ -228,6 +230,17 @@ def _from_feed_item(item: FeedItem, summary_chars: int) -> ExtractedArticle:
         image=item.image,
         author=item.author,
     )
+
+
+def map_category(article: ExtractedArticle, mapping: dict[str, str]) -> ExtractedArticle:
+    """Rename the site's category to Loa's, matching names by their folded slug."""
+    if not mapping or not article.category:
+        return article
+    by_slug = {slugify(site): ours for site, ours in mapping.items()}
+    ours = by_slug.get(slugify(article.category))
+    if ours is None:
+        return article
+    return replace(article, category=ours, category_slug=slugify(ours))
 
 
 def keep_inferred_dates_monotonic(articles: list[ExtractedArticle]) -> list[ExtractedArticle]:

@@ -38,6 +38,7 @@ class Runtime:
     factory: sessionmaker[Session] = field(init=False)
     _sender: Sender | None = field(default=None, init=False)
     _redis: redis.Redis | None = field(default=None, init=False)
+    _fetchers: dict[str, Fetcher] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.effective_database_url)
@@ -67,19 +68,24 @@ class Runtime:
         return self._redis
 
     def fetcher(self, source: SourceConfig) -> Fetcher:
-        """A Fetcher for `source`, polite to its host across all worker processes."""
-        gate = RedisGate(
-            self.redis,
-            max_concurrent=self.settings.host_max_concurrent,
-            min_delay=self.settings.host_min_delay,
-        )
-        return Fetcher(gate=gate, respect_robots=source.respect_robots)
+        """The Fetcher for `source` (one Session each, kept), polite across all workers."""
+        if source.name not in self._fetchers:
+            gate = RedisGate(
+                self.redis,
+                max_concurrent=self.settings.host_max_concurrent,
+                min_delay=self.settings.host_min_delay,
+            )
+            self._fetchers[source.name] = Fetcher(gate=gate, respect_robots=source.respect_robots)
+        return self._fetchers[source.name]
 
     def reader(self, source: SourceConfig) -> SiteReader:
         """How to read `source`'s pages (its profile, or zero-config)."""
         return reader_for(source.profile, self.settings.profiles)
 
     def close(self) -> None:
+        for fetcher in self._fetchers.values():
+            fetcher.session.close()
+        self._fetchers.clear()
         if self._sender is not None:
             self._sender.close()
             self._sender = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from news.poll import keep_inferred_dates_monotonic
+from news.poll import keep_inferred_dates_monotonic, map_category
 from tests.helpers import extracted
 
 ICT = timezone(timedelta(hours=7))
@@ -45,3 +45,10 @@ def test_explicit_years_are_never_moved() -> None:
         replace(extracted(2), published_at=datetime(2024, 1, 1, tzinfo=ICT), date_inferred=False),
     ]
     assert keep_inferred_dates_monotonic(pages) == pages
+
+
+def test_site_categories_map_to_loa_categories_by_folded_name() -> None:
+    article = extracted(1, category="Công tác Tuyên giáo")
+    mapped = map_category(article, {"cong tac tuyen giao": "Tuyên giáo"})
+    assert (mapped.category, mapped.category_slug) == ("Tuyên giáo", "tuyen-giao")
+    assert map_category(article, {"Kinh tế": "Kinh tế"}) == article
