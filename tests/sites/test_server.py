@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from news.profiles import BUILTIN_PROFILES, extract_with_profile
-from tests.sites.server import CORPUS_LAST_MODIFIED, PNG_1X1, SiteServer, load_index
+from tests.sites.faults import PNG_1X1
+from tests.sites.server import CORPUS_LAST_MODIFIED, SiteServer, load_index
 
 INDEX = load_index()
 ARTICLE = next(e for e in INDEX if e["profile"] == "news-modern" and e["kind"] == "article")
