@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
 from news.db import utcnow
-from news.errors import ExtractionError, FetchError
+from news.errors import ExtractionError, FetchError, SourceError
 from news.fetch import Fetcher, make_session
 from news.models import Article, ArticleStatus, Event, EventKind, SourceState
 from news.poll import poll_source
@@ -235,3 +235,45 @@ def test_legacy_encoded_page_is_flagged_once_not_stored(
             session.scalars(select(Event).where(Event.kind == EventKind.ARTICLE_FLAGGED))
         )
         assert len(flagged) == 1 and "TCVN3" in flagged[0].message
+
+
+@pytest.mark.parametrize(
+    ("path", "health_message"),
+    [
+        ("/fault/404", "HTTP 404"),
+        ("/fault/timeout", "timed out"),
+        ("/fault/slow-drip", "longer than"),
+        ("/fault/huge", "larger than"),
+        ("/fault/redirect-loop", "redirects"),
+        ("/fault/binary", "not an HTML page"),
+    ],
+)
+def test_a_faulty_listing_leaves_a_clear_health_status(
+    factory: sessionmaker[Session], site_server: SiteServer, path: str, health_message: str
+) -> None:
+    source = SourceConfig(name="faulty", url=site_server.base_url + path, profile="cms-portal")
+    fetcher = Fetcher(
+        make_session(retries=0), timeout=(1.0, 1.0), max_seconds=0.5, respect_robots=False
+    )
+    with pytest.raises(SourceError):
+        poll_source(factory, source, fetcher, reader_for("cms-portal"), tz=TZ)
+    with factory() as session:
+        state = session.scalars(select(SourceState)).one()
+        assert state.consecutive_failures == 1
+        assert state.last_error is not None and health_message in state.last_error
+        assert state.last_error.split(":")[0] in {"FetchError", "ExtractionError"}
+
+
+def test_invalid_html_listing_and_flaky_server_do_not_crash_the_poll(
+    factory: sessionmaker[Session], site_server: SiteServer
+) -> None:
+    junk = SourceConfig(name="junk", url=site_server.base_url + "/fault/invalid-html")
+    report = poll_source(factory, junk, _fetcher(), reader_for(None), tz=TZ)
+    assert report.new == [] and report.links == 0
+    flaky = SourceConfig(name="flaky", url=site_server.base_url + "/fault/500-then-ok")
+    retrying = Fetcher(make_session(retries=2), respect_robots=False)
+    poll_source(factory, flaky, retrying, reader_for("cms-portal"), tz=TZ)  # 500, 500, then 200
+    assert site_server.hits("/fault/500-then-ok") == 3
+    with factory() as session:
+        states = list(session.scalars(select(SourceState)))
+        assert all(s.consecutive_failures == 0 and s.healthy for s in states)
