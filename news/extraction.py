@@ -226,7 +226,13 @@ def _page_title(root: Any) -> str:
     return title
 
 
-_TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid)$", re.I)
+#: Tracking parameters dropped from every URL Loa stores, Vietnamese ones included
+#: (Zalo adds ``zarsrc``; some CMSs add ``vn_source``...).
+_TRACKING = re.compile(
+    r"^(utm_\w*|fbclid|gclid|dclid|msclkid|zarsrc|_ga|_gl|mc_cid|mc_eid|igshid|ref_src"
+    r"|vn_source|vn_medium|vn_campaign)$",
+    re.I,
+)
 
 
 def canonicalize_url(url: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import cssselect
@@ -328,24 +328,10 @@ def _canonical(root: Any, url: str) -> str:
         " ' canonical ')]/@href"
     )
     candidate = str(hrefs[0]).strip() if hrefs else _meta(root, "og:url")
-    return _clean_url(urljoin(url, candidate) if candidate else url)
+    return canonicalize_url(urljoin(url, candidate) if candidate else url)
 
 
 # ---------------------------------------------------------------- URLs
-
-_TRACKING = re.compile(
-    r"^(utm_\w*|fbclid|gclid|dclid|msclkid|zarsrc|_ga|_gl|mc_cid|mc_eid|igshid|ref_src|vn_source"
-    r"|vn_medium|vn_campaign)$",
-    re.I,
-)
-
-
-def _clean_url(url: str) -> str:
-    """canonicalize_url plus the tracking parameters Vietnamese sites add (Zalo's zarsrc...)."""
-    parts = urlsplit(canonicalize_url(url))
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = urlencode([(k, v) for k, v in pairs if not _TRACKING.match(k)])
-    return parts._replace(query=query).geturl()
 
 
 def _host(url: str) -> str:
@@ -379,7 +365,7 @@ def discover_with_profile(
         href = str(anchor.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        link = _clean_url(urljoin(base, href))
+        link = canonicalize_url(urljoin(base, href))
         if urlsplit(link).scheme not in ("http", "https") or _host(link) != home:
             continue
         if profile.links is None and pattern is not None and not pattern.search(link):
@@ -394,7 +380,7 @@ def article_identity(profile: SiteProfile | None, url: str) -> str:
     The id form survives a story filed under two category paths; the URL form
     drops scheme, ``www.``/``m.``, trailing slash, fragment and tracking parameters.
     """
-    clean = _clean_url(url)
+    clean = canonicalize_url(url)
     parts = urlsplit(clean)
     host = _host(clean)
     if profile is not None and profile.article_id_pattern:

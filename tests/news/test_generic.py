@@ -1,7 +1,11 @@
-"""Zero-config extraction on the real Vietnamese pages of corpus/vi-news.
+"""Zero-config extraction on real and synthetic Vietnamese pages.
 
-Each article is checked field by field against INDEX.json; a known miss would
-be listed in ``KNOWN_MISSES`` as a strict xfail, so a fix shows up as XPASS.
+Two corpora: the real pages of corpus/vi-news (INDEX.json) and Loa's own
+tests/sites corpus (four CMS styles: a provincial portal, a modern news site,
+an ASP.NET government portal, a WordPress paper). Each article is checked field
+by field against its index, with no profile: the extractor sees each site for
+the first time. A known miss is listed in ``KNOWN_MISSES``/``SITE_MISSES`` as a
+strict xfail, so a fix shows up as XPASS.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from news.charset import decode_html
 from news.errors import ExtractionError
 from news.extraction import ExtractedArticle
 from news.generic import discover_generic_links, extract_generic
@@ -166,3 +171,121 @@ def test_junk_raises(html: str) -> None:
         extract_generic(
             html, url="https://bao.example.vn/a-b-c-d.html", now=datetime.now(TZ), tz=TZ
         )
+
+
+# ---------------------------------------------------------------- tests/sites corpus
+
+SITES = Path(__file__).resolve().parents[1] / "sites" / "corpus"
+SITE_INDEX: list[dict[str, Any]] = json.loads((SITES / "index.json").read_text(encoding="utf-8"))
+SITE_ARTICLES = [e for e in SITE_INDEX if e["kind"] == "article"]
+SITE_LISTINGS = [e for e in SITE_INDEX if e["kind"] == "listing"]
+
+#: (path, field) -> reason; every entry runs as xfail(strict=True).
+SITE_MISSES: dict[tuple[str, str], str] = {}
+
+
+def site_cases(field: str, entries: list[dict[str, Any]]) -> list[Any]:
+    params = []
+    for entry in entries:
+        reason = SITE_MISSES.get((entry["path"], field))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        params.append(pytest.param(entry, id=entry["path"], marks=marks))
+    return params
+
+
+def extract_site(entry: dict[str, Any]) -> ExtractedArticle:
+    """The page as a reader's browser decodes it (meta charset), at the index's "now"."""
+    text = decode_html((SITES / entry["path"]).read_bytes(), None)
+    now = datetime.fromisoformat(entry["now"])
+    return extract_generic(text, url=entry["url"], now=now, tz=TZ)
+
+
+@pytest.mark.parametrize("entry", site_cases("title", SITE_ARTICLES))
+def test_site_title(entry: dict[str, Any]) -> None:
+    assert extract_site(entry).title == entry["expected"]["title"]
+
+
+@pytest.mark.parametrize("entry", site_cases("published", SITE_ARTICLES))
+def test_site_published_at(entry: dict[str, Any]) -> None:
+    """To the minute with its offset; a page that prints no date gives None, not the clock."""
+    published = extract_site(entry).published_at
+    expected = entry["expected"]["published_at"]
+    assert (published.isoformat() if published else None) == expected
+
+
+@pytest.mark.parametrize("entry", site_cases("lead", SITE_ARTICLES))
+def test_site_summary_starts_with_lead(entry: dict[str, Any]) -> None:
+    summary = extract_site(entry).summary
+    assert summary.startswith(entry["expected"]["lead_first_words"])
+    assert len(summary) <= 400
+
+
+@pytest.mark.parametrize(
+    "entry", [e for e in SITE_ARTICLES if "served_charset" in e], ids=lambda e: e["path"]
+)
+def test_site_wrong_header_charset(entry: dict[str, Any]) -> None:
+    """Served with a wrong Content-Type charset: the page's own meta charset still wins."""
+    data = (SITES / entry["path"]).read_bytes()
+    content_type = f"text/html; charset={entry['served_charset']}"
+    now = datetime.fromisoformat(entry["now"])
+    article = extract_generic(data, url=entry["url"], now=now, tz=TZ, content_type=content_type)
+    assert article.title == entry["expected"]["title"]
+
+
+@pytest.mark.parametrize("entry", site_cases("category", SITE_ARTICLES))
+def test_site_category(entry: dict[str, Any]) -> None:
+    assert extract_site(entry).category == entry["expected"]["category"]
+
+
+@pytest.mark.parametrize("entry", site_cases("listing", SITE_LISTINGS))
+def test_site_listing_is_not_an_article(entry: dict[str, Any]) -> None:
+    with pytest.raises(ExtractionError):
+        extract_site(entry)
+
+
+@pytest.mark.parametrize("entry", site_cases("links", SITE_LISTINGS))
+def test_site_listing_links(entry: dict[str, Any]) -> None:
+    """Every article the listing shows is found, including ASP.NET ``?ItemID=`` links."""
+    data = (SITES / entry["path"]).read_bytes()
+    links = discover_generic_links(data, base_url=entry["url"])
+    assert set(links) == set(entry["expected"]["links"])
+
+
+def test_table_layout_title_in_a_span_with_short_body() -> None:
+    """An ASP.NET page: no heading, the title in a classed ``<SPAN>``, a bold sapo and
+    one body line; the header clock above the title is not the publication time."""
+    html = """<HTML><HEAD><TITLE>Ra quân trồng cây đầu xuân</TITLE></HEAD><BODY>
+      <TABLE><TR><TD CLASS="clock">Thứ năm, 03/01/2013, 10:00:12</TD></TR></TABLE>
+      <TABLE><TR><TD CLASS="breadcrumb">Trang chủ &raquo; <SPAN>Tin nông nghiệp</SPAN></TD></TR>
+      </TABLE><SPAN id="lblTitle" CLASS="title">Ra quân trồng cây đầu xuân</SPAN><BR>
+      <SPAN CLASS="date">24/12/12 11:05 tối</SPAN>
+      <DIV CLASS="summary"><B>Cán bộ, công chức của Sở đã trồng hơn 1.500 cây xanh tại
+      khu vực rừng phòng hộ ven biển.</B></DIV>
+      <DIV><P>Các đơn vị được giao chăm sóc cây trồng đến khi cây phát triển ổn định.</P></DIV>
+      </BODY></HTML>"""
+    now = datetime(2013, 1, 3, 10, tzinfo=TZ)
+    article = extract_generic(
+        html, url="http://so.example.vn/Default.aspx?ItemID=1", now=now, tz=TZ
+    )
+    assert article.title == "Ra quân trồng cây đầu xuân"
+    assert article.category == "Tin nông nghiệp"
+    assert article.published_at == datetime(2012, 12, 24, 23, 5, tzinfo=TZ)
+    assert article.summary.startswith("Cán bộ, công chức")
+
+
+def test_wordpress_time_datetime_but_not_the_update() -> None:
+    """The ``datetime`` of the published ``<time>`` wins; the "updated" one is skipped."""
+    paragraph = "Nội dung bài viết đủ dài để được coi là thân bài của một bài báo. " * 4
+    html = f"""<html><head><title>Chợ phiên vùng cao &#8211; Báo Mẫu</title></head><body>
+      <article><h1 class="entry-title">Chợ phiên vùng cao</h1>
+      <time class="updated" datetime="2023-02-01T09:00:00+07:00">01/02/2023</time>
+      <a rel="bookmark" href="/p"><time class="entry-date published"
+        datetime="2023-01-18T08:15:00+07:00">18/01/2023</time></a>
+      <p>{paragraph}</p><p>{paragraph}</p>
+      <span class="cat-links"><a rel="category tag" href="/c/du-lich/">Du lịch</a></span>
+      </article></body></html>"""
+    now = datetime(2023, 3, 14, tzinfo=TZ)
+    article = extract_generic(html, url="http://bao.example.vn/2023/01/18/cho/", now=now, tz=TZ)
+    assert article.title == "Chợ phiên vùng cao"
+    assert article.published_at == datetime(2023, 1, 18, 8, 15, tzinfo=TZ)
+    assert article.category == "Du lịch"
