@@ -15,7 +15,6 @@ under two category paths), so the store does not see one article twice.
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -153,18 +152,6 @@ BUILTIN_PROFILES: dict[str, SiteProfile] = {
         ),
     )
 }
-
-
-# ---------------------------------------------------------------- decoding
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @lru_cache(maxsize=512)
