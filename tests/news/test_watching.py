@@ -58,7 +58,8 @@ def site_server_paths(factory: sessionmaker[Session]) -> list[str]:
     ("kind", "url"),
     [
         ("rss", "http://cinet.test/rss/tin-moi-nhat.rss"),
-        ("sitemap", "http://cinet.test/sitemap.xml"),
+        ("rss", "http://cinet.test/atom.xml"),  # Atom goes through the same feed parser
+        ("sitemap", "http://cinet.test/sitemap.xml"),  # an index: child sitemaps are read
     ],
 )
 def test_feeds_and_sitemaps_are_sources(
