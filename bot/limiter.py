@@ -65,7 +65,9 @@ def is_private(chat_id: str | int) -> bool:
 class TelegramLimiter:
     """Cross-process limiter; `reserve` books a send or says how long to wait."""
 
-    def __init__(self, client: redis.Redis, limits: Limits | None = None, *, prefix: str = "loa:tg"):
+    def __init__(
+        self, client: redis.Redis, limits: Limits | None = None, *, prefix: str = "loa:tg"
+    ):
         self.client = client
         self.limits = limits or Limits()
         self.prefix = prefix

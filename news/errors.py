@@ -12,6 +12,8 @@ class and show a clear message. Each carries the context needed to act on it
     │   ├── FetchError           network, HTTP status, size cap, timeout
     │   └── ExtractionError      the page is not an article we can read
     ├── DeliveryError            a message could not be delivered to a chat
+    │   ├── TelegramApiError     Telegram answered with an error (code, description)
+    │   └── TelegramNetworkError Telegram could not be reached (timeout, connection)
     └── ServiceError             an embedded service (Redis) failed to start
 """
 
@@ -65,6 +67,30 @@ class DeliveryError(LoaError):
         self.chat_id = chat_id
         suffix = f" (chat {chat_id})" if chat_id is not None else ""
         super().__init__(f"{message}{suffix}")
+
+
+class TelegramApiError(DeliveryError):
+    """Telegram refused the request; what to do depends on code and description."""
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        chat_id: str | int | None = None,
+        error_code: int | None = None,
+        retry_after: float | None = None,
+        migrate_to_chat_id: int | None = None,
+    ):
+        self.description = description
+        self.error_code = error_code
+        self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
+        code = f"{error_code} " if error_code else ""
+        super().__init__(f"Telegram {code}{description}", chat_id=chat_id)
+
+
+class TelegramNetworkError(DeliveryError):
+    """Telegram could not be reached or did not answer in time: retry later."""
 
 
 class ServiceError(LoaError):
