@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.render import BotRequest
-from news.errors import DeliveryError
+from news.errors import DeliveryError, TelegramApiError, TelegramNetworkError
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +100,37 @@ class TelegramSender:
     def close(self) -> None:
         self._loop.run_until_complete(self._bot.shutdown())
         self._loop.close()
+
+
+def telegram_error(exc: Exception, chat_id: object) -> DeliveryError:
+    """Translate python-telegram-bot's exception into Loa's (code, description, params)."""
+    from telegram.error import (
+        BadRequest,
+        ChatMigrated,
+        Forbidden,
+        InvalidToken,
+        NetworkError,
+        RetryAfter,
+        TimedOut,
+    )
+
+    chat = chat_id if isinstance(chat_id, str | int) else None
+    message = str(getattr(exc, "message", exc))
+    if isinstance(exc, RetryAfter):
+        seconds = exc.retry_after
+        wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
+        return TelegramApiError(message, chat_id=chat, error_code=429, retry_after=wait)
+    if isinstance(exc, ChatMigrated):
+        return TelegramApiError(
+            message, chat_id=chat, error_code=400, migrate_to_chat_id=int(exc.new_chat_id)
+        )
+    if isinstance(exc, Forbidden):
+        return TelegramApiError(message, chat_id=chat, error_code=403)
+    if isinstance(exc, InvalidToken):
+        return TelegramApiError(message, chat_id=chat, error_code=401)
+    if isinstance(exc, BadRequest):
+        return TelegramApiError(message, chat_id=chat, error_code=400)
+    if isinstance(exc, TimedOut | NetworkError):
+        # PTB reports 5xx answers as NetworkError too: both are worth a retry.
+        return TelegramNetworkError(f"{exc.__class__.__name__}: {message}", chat_id=chat)
+    return TelegramApiError(message, chat_id=chat)
