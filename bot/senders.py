@@ -38,6 +38,8 @@ class Sender(Protocol):
 class OutboxSender:
     """Dry run: writes each request to ``<outbox>/<key>.json`` instead of sending it."""
 
+    dry_run = True
+
     def __init__(self, directory: Path):
         self.directory = directory
 

@@ -87,37 +87,89 @@ class SourceConfig(_Strict):
     )
 
 
+def _is_chat(value: str) -> bool:
+    """'@name' or a numeric chat id."""
+    return (value.startswith("@") and len(value) > 1) or value.lstrip("-").isdigit()
+
+
 class ChannelConfig(_Strict):
-    """A Telegram channel or group Loa posts to."""
+    """A Telegram channel or group Loa posts to, and how its posts look."""
 
     chat: str = Field(description="'@name' or a numeric '-100…' id")
     language: Language = "vi"
+    template: str | None = Field(
+        default=None,
+        description="format string with {title} {category_line} {date} {summary} {url} {read_more}",
+    )
+    send_mode: Literal["preview", "photo"] = "preview"
+    long_caption: Literal["split", "preview"] = "split"
+    on_update: Literal["edit", "edit_and_note", "ignore"] = "edit"
+    on_withdraw: Literal["delete", "mark", "ignore"] = "delete"
+
+    @field_validator("template")
+    @classmethod
+    def _template_ok(cls, value: str | None) -> str | None:
+        from bot.render import check_template
+
+        return None if value is None else check_template(value)
 
     @field_validator("chat")
     @classmethod
     def _chat_form(cls, value: str) -> str:
-        if value.startswith("@") and len(value) > 1:
-            return value
-        if value.lstrip("-").isdigit():
+        if _is_chat(value):
             return value
         raise ValueError("must be '@channel_name' or a numeric chat id like -1001234567890")
 
 
 class RouteRule(_Strict):
-    """Which articles go to which channel; an empty rule matches everything."""
+    """Which articles go to which channel; an empty rule matches everything.
+
+    `channel` may contain ``{category_slug}`` (the demo routes each category
+    to ``@loa_demo_<slug>``). Keywords are plain words, matched without
+    diacritics on whole words of the title and summary; no user regex.
+    """
 
     channel: str
     categories: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
 
-    def matches(self, *, category_slug: str | None, source: str) -> bool:
-        """True when the article's category and source pass this rule's filters."""
+    def matches(self, *, category_slug: str | None, source: str, text: str = "") -> bool:
+        """True when the article's category, source and words pass this rule's filters."""
         if self.sources and source not in self.sources:
             return False
-        if self.categories:
-            wanted = {slugify(c) for c in self.categories}
-            return category_slug in wanted
-        return True
+        if self.categories and category_slug not in {slugify(c) for c in self.categories}:
+            return False
+        words = f" {slugify(text).replace('-', ' ')} "
+        if self.include and not any(_has_word(words, w) for w in self.include):
+            return False
+        return not any(_has_word(words, w) for w in self.exclude)
+
+    def chat_for(self, category_slug: str | None) -> str | None:
+        """The chat this rule names for an article (None: templated but no category)."""
+        if "{category_slug}" not in self.channel:
+            return self.channel
+        if not category_slug:
+            return None
+        return self.channel.replace("{category_slug}", category_slug.replace("-", "_"))
+
+
+def _has_word(folded_text: str, word: str) -> bool:
+    """Whole-word, diacritic-insensitive containment ("tuyen giao" finds "Tuyên giáo")."""
+    needle = slugify(word).replace("-", " ")
+    return bool(needle) and f" {needle} " in folded_text
+
+
+class PublishConfig(_Strict):
+    """Telegram publishing limits and policies."""
+
+    global_per_second: int = Field(default=30, ge=1, description="raise for paid broadcasts")
+    private_per_second: int = Field(default=1, ge=1)
+    group_per_minute: int = Field(default=20, ge=1)
+    burst_limit: int = Field(default=10, ge=1, description="more new articles per poll are spread")
+    burst_spacing_seconds: int = Field(default=120, ge=0)
+    max_attempts: int = Field(default=6, ge=1)
 
 
 class Settings(BaseSettings):
@@ -181,6 +233,7 @@ class Settings(BaseSettings):
     profiles: dict[str, SiteProfile] = Field(
         default_factory=dict, description="custom site profiles by name (CSS selectors)"
     )
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     host_max_concurrent: int = Field(default=2, ge=1, description="requests in flight per host")
     host_min_delay: float = Field(default=1.0, ge=0, description="seconds between requests")
     demo_portal_url: str | None = Field(
@@ -266,11 +319,18 @@ class Settings(BaseSettings):
             return list(self.channels)
         return [ChannelConfig(chat="@loa_demo")]
 
+    def channel_options(self, chat: str) -> ChannelConfig:
+        """How posts to `chat` look: its configured options, or the defaults."""
+        for channel in self.effective_channels():
+            if channel.chat == chat:
+                return channel
+        return ChannelConfig(chat=chat if _is_chat(chat) else "@unknown", language=self.language)
+
     def effective_routes(self) -> list[RouteRule]:
         """Configured routes; the demo sends everything to `@loa_demo`."""
         if self.routes or not self.is_demo:
             return list(self.routes)
-        return [RouteRule(channel="@loa_demo")]
+        return [RouteRule(channel="@loa_demo"), RouteRule(channel="@loa_demo_{category_slug}")]
 
     def source(self, name: str) -> SourceConfig:
         """The source called `name`, or a clear error."""

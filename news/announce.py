@@ -26,6 +26,7 @@ def plan_announcements(
                 rules,
                 category_slug=article.category.slug if article.category else None,
                 source=source.name if source else "",
+                text=f"{article.title} {article.summary}",
             )
             pending.extend(plan_deliveries(session, article_id, chats))
     return pending

@@ -31,6 +31,10 @@ class ClaimedDelivery:
     chat_id: str
     generation: int
     attempts: int
+    message_ids: tuple[int, ...] = ()
+    methods: tuple[str, ...] = ()
+    plain_text: bool = False
+    possible_duplicate: bool = False
 
 
 def plan_deliveries(
@@ -90,10 +94,29 @@ def claim(
         )
         if row is None:
             return None
+        if row.state == DeliveryState.SENDING:
+            # The last claimer died between send and record: Telegram may have the
+            # message already. Retry once, counted as a possible duplicate; a row
+            # stuck twice is given up rather than risk a second duplicate.
+            if row.possible_duplicate:
+                row.state = DeliveryState.FAILED
+                row.last_error = "stuck in sending twice; not retried again"
+                return None
+            row.possible_duplicate = True
         row.state = DeliveryState.SENDING
         row.claimed_at = now
         row.attempts += 1
-        return ClaimedDelivery(row.id, row.article_id, row.chat_id, row.generation, row.attempts)
+        return ClaimedDelivery(
+            row.id,
+            row.article_id,
+            row.chat_id,
+            row.generation,
+            row.attempts,
+            tuple(row.message_ids or ()),
+            tuple(row.methods or ()),
+            row.plain_text,
+            row.possible_duplicate,
+        )
 
 
 def _claimable(now: datetime, stuck_after: timedelta) -> ColumnElement[bool]:
@@ -107,14 +130,42 @@ def _claimable(now: datetime, stuck_after: timedelta) -> ColumnElement[bool]:
     )
 
 
-def mark_sent(factory: sessionmaker[Session], delivery_id: int, message_ids: list[int]) -> None:
+def mark_sent(
+    factory: sessionmaker[Session],
+    delivery_id: int,
+    message_ids: list[int],
+    *,
+    methods: list[str] | None = None,
+    article_version: int | None = None,
+) -> None:
     """Record a successful send and the Telegram message ids it produced."""
     with write_session(factory) as session:
         row = session.get_one(Delivery, delivery_id)
         row.state = DeliveryState.SENT
         row.message_ids = list(message_ids)
+        if methods is not None:
+            row.methods = list(methods)
+        if article_version is not None:
+            row.article_version = article_version
         row.sent_at = utcnow()
         row.last_error = None
+
+
+def mark_progress(
+    factory: sessionmaker[Session],
+    delivery_id: int,
+    message_ids: list[int],
+    methods: list[str],
+    *,
+    plain_text: bool | None = None,
+) -> None:
+    """Remember the messages of a multi-message post sent so far (a retry skips them)."""
+    with write_session(factory) as session:
+        row = session.get_one(Delivery, delivery_id)
+        row.message_ids = list(message_ids)
+        row.methods = list(methods)
+        if plain_text is not None:
+            row.plain_text = plain_text
 
 
 def mark_failed(factory: sessionmaker[Session], delivery_id: int, reason: str) -> None:

@@ -80,6 +80,7 @@ class EventKind(enum.StrEnum):
     SOURCE_RECOVERED = "source_recovered"
     ARTICLE_WITHDRAWN = "article_withdrawn"
     ARTICLE_FLAGGED = "article_flagged"
+    CHANNEL_FAILED = "channel_failed"
 
 
 class SourceState(Base):
@@ -171,6 +172,11 @@ class Delivery(Base):
         default=DeliveryState.PENDING,
     )
     message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    methods: Mapped[list[str]] = mapped_column(JSON, default=list)
+    article_version: Mapped[int] = mapped_column(Integer, default=0)
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    plain_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawn_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -179,6 +185,39 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime | None]
 
     article: Mapped[Article] = relationship()
+
+
+class ChannelStatus(enum.StrEnum):
+    """Whether Loa can post to a channel."""
+
+    UNKNOWN = "unknown"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class Channel(Base):
+    """A configured chat and what Telegram told us about it.
+
+    `configured` is what the config says ('@name' or a numeric id); `chat_id`
+    is the numeric id resolved once with getChat (or the new id after a group
+    migrated to a supergroup). A FAILED channel gets no more sends until an
+    editor fixes it (the bot issue adds the command) or the next start re-checks.
+    """
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    configured: Mapped[str] = mapped_column(String(100), unique=True)
+    chat_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ChannelStatus] = mapped_column(
+        Enum(ChannelStatus, name="channel_status", values_callable=lambda e: [m.value for m in e]),
+        default=ChannelStatus.UNKNOWN,
+    )
+    can_post: Mapped[bool | None] = mapped_column(Boolean)
+    can_edit: Mapped[bool | None] = mapped_column(Boolean)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None]
 
 
 class Subscriber(Base):

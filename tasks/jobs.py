@@ -10,7 +10,6 @@ import logging
 
 from celery import shared_task
 
-from bot.publisher import publish_delivery
 from feeds.cache import rebuild_all
 from news.announce import plan_announcements
 from news.db import utcnow
@@ -62,12 +61,24 @@ def poll_source(source_name: str) -> None:
         schedule_feed_rebuild()
 
 
+#: Never schedule a countdown past the broker's visibility timeout (see DESIGN):
+#: longer waits stay in the database and the reconciler picks them up.
+MAX_COUNTDOWN = 300
+
+
 @shared_task(name="loa.publish", ignore_result=True)
 def publish(delivery_id: int) -> None:
     """Send one ledger row (does nothing if it is not due or already sent)."""
     rt = get_runtime()
-    outcome = publish_delivery(rt.factory, rt.sender, delivery_id, tz=rt.settings.tz)
-    log.info("delivery %s: %s", delivery_id, outcome.status)
+    outcome = rt.publisher.publish(delivery_id)
+    log.info(
+        "delivery %s: %s%s",
+        delivery_id,
+        outcome.status,
+        f" ({outcome.error})" if outcome.error else "",
+    )
+    if outcome.retry_in is not None and outcome.retry_in <= MAX_COUNTDOWN:
+        publish.apply_async((delivery_id,), countdown=max(outcome.retry_in, 0))
 
 
 @shared_task(name="loa.recheck_source", ignore_result=True)

@@ -14,6 +14,8 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.limiter import Limits, TelegramLimiter
+from bot.publisher import Publisher
 from bot.senders import OutboxSender, Sender, TelegramSender
 from config.settings import Settings, SourceConfig
 from news.db import make_engine, make_session_factory
@@ -66,6 +68,19 @@ class Runtime:
                 raise RuntimeError("REDIS_URL is not set for this process")
             self._redis = redis.Redis.from_url(redis_client_url(url))
         return self._redis
+
+    @property
+    def publisher(self) -> Publisher:
+        """The publisher: this process's sender behind the limiter all workers share."""
+        publish = self.settings.publish
+        limits = Limits(
+            global_per_second=publish.global_per_second,
+            private_per_second=publish.private_per_second,
+            group_per_minute=publish.group_per_minute,
+        )
+        return Publisher(
+            self.factory, self.sender, self.settings, limiter=TelegramLimiter(self.redis, limits)
+        )
 
     def fetcher(self, source: SourceConfig) -> Fetcher:
         """The Fetcher for `source` (one Session each, kept), polite across all workers."""

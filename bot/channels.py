@@ -1,0 +1,126 @@
+"""Channels as Telegram knows them: numeric ids, rights, and failures.
+
+A channel configured as ``@name`` is resolved once with ``getChat`` and its
+numeric id kept in the database (names can be changed by their owners; ids
+cannot). A group that migrates to a supergroup gets its new id recorded. A
+chat Telegram refuses (bot blocked, kicked, no rights, chat not found) is
+marked failed, an event tells the editors, and no more sends are attempted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.render import BotRequest
+from bot.senders import Sender
+from news.db import utcnow, write_session
+from news.errors import DeliveryError
+from news.models import Channel, ChannelStatus, Event, EventKind
+
+log = logging.getLogger(__name__)
+
+
+class ChannelUnusable(DeliveryError):
+    """Telegram refused this chat before; sends are not attempted until it is fixed."""
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    """What a start-up check found for one configured chat."""
+
+    configured: str
+    chat_id: str | None
+    title: str | None
+    can_post: bool
+    can_edit: bool
+    problem: str | None
+
+
+class ChannelRegistry:
+    """Maps configured chats to numeric ids and remembers which ones failed."""
+
+    def __init__(self, factory: sessionmaker[Session], sender: Sender):
+        self.factory = factory
+        self.sender = sender
+
+    def _row(self, session: Session, configured: str) -> Channel:
+        row = session.scalar(select(Channel).where(Channel.configured == configured))
+        if row is None:
+            row = Channel(configured=configured, status=ChannelStatus.UNKNOWN)
+            session.add(row)
+            session.flush()
+        return row
+
+    def target(self, configured: str) -> str:
+        """The chat id to send to; raises ChannelUnusable for a failed channel."""
+        with write_session(self.factory) as session:
+            row = self._row(session, configured)
+            if row.status == ChannelStatus.FAILED:
+                raise ChannelUnusable(row.last_error or "channel failed", chat_id=configured)
+            if row.chat_id:
+                return row.chat_id
+        if not configured.startswith("@") or getattr(self.sender, "dry_run", False):
+            return configured
+        chat = self.sender.send(BotRequest("getChat", {"chat_id": configured}), key="getChat")
+        with write_session(self.factory) as session:
+            row = self._row(session, configured)
+            row.chat_id = str(chat["id"])
+            row.title = chat.get("title")
+            return row.chat_id
+
+    def mark_failed(self, configured: str, reason: str) -> None:
+        """Stop sending to `configured` and tell the editors why."""
+        with write_session(self.factory) as session:
+            row = self._row(session, configured)
+            if row.status == ChannelStatus.FAILED:
+                return
+            row.status = ChannelStatus.FAILED
+            row.last_error = reason[:2000]
+            session.add(
+                Event(kind=EventKind.CHANNEL_FAILED, message=f"channel {configured}: {reason}")
+            )
+        log.error("channel %s failed: %s", configured, reason)
+
+    def migrate(self, configured: str, new_chat_id: int) -> None:
+        """Record the supergroup id a group moved to."""
+        with write_session(self.factory) as session:
+            self._row(session, configured).chat_id = str(new_chat_id)
+        log.warning("chat %s migrated to %s", configured, new_chat_id)
+
+    def check(self, configured: str) -> ChannelCheck:
+        """Resolve the chat and ask Telegram whether the bot may post and edit there."""
+        try:
+            chat = self.sender.send(BotRequest("getChat", {"chat_id": configured}), key="getChat")
+            me = self.sender.send(BotRequest("getMe", {}), key="getMe")
+            member = self.sender.send(
+                BotRequest("getChatMember", {"chat_id": chat["id"], "user_id": me["id"]}),
+                key="getChatMember",
+            )
+        except DeliveryError as exc:
+            result = ChannelCheck(configured, None, None, False, False, str(exc))
+        else:
+            admin = member.get("status") in ("administrator", "creator")
+            is_channel = chat.get("type") == "channel"
+            can_post = admin and (not is_channel or bool(member.get("can_post_messages", True)))
+            can_edit = admin and (not is_channel or bool(member.get("can_edit_messages", True)))
+            if not can_post and not is_channel and member.get("status") == "member":
+                can_post = True  # plain group members may post
+            problem = None if can_post else "the bot is not an administrator allowed to post"
+            if can_post and not can_edit and is_channel:
+                problem = "the bot may post but not edit: corrections cannot be applied"
+            result = ChannelCheck(
+                configured, str(chat["id"]), chat.get("title"), can_post, can_edit, problem
+            )
+        with write_session(self.factory) as session:
+            row = self._row(session, configured)
+            row.chat_id = result.chat_id or row.chat_id
+            row.title = result.title or row.title
+            row.can_post, row.can_edit = result.can_post, result.can_edit
+            row.checked_at = utcnow()
+            row.status = ChannelStatus.OK if result.can_post else ChannelStatus.FAILED
+            row.last_error = result.problem
+        return result
