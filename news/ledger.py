@@ -38,9 +38,18 @@ class ClaimedDelivery:
 
 
 def plan_deliveries(
-    session: Session, article_id: int, chat_ids: list[str], *, generation: int = 0
+    session: Session,
+    article_id: int,
+    chat_ids: list[str],
+    *,
+    generation: int = 0,
+    not_before: datetime | None = None,
 ) -> list[int]:
-    """Ensure a ledger row exists for each chat; return the ids of rows still pending."""
+    """Ensure a ledger row exists for each chat; return the ids of rows still pending.
+
+    `not_before` holds new rows back (burst spreading); the reconciler sends
+    them when they fall due.
+    """
     pending: list[int] = []
     for chat_id in dict.fromkeys(chat_ids):
         row = _find(session, article_id, chat_id, generation)
@@ -54,6 +63,7 @@ def plan_deliveries(
                         state=DeliveryState.PENDING,
                         message_ids=[],
                         attempts=0,
+                        next_attempt_at=not_before,
                     )
                     session.add(row)
             except IntegrityError:

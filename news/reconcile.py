@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import SourceConfig
 from news.ledger import due_delivery_ids
-from news.models import Source, SourceState
+from news.models import Article, ArticleStatus, Delivery, DeliveryState, Source, SourceState
 
 OVERDUE_FACTOR = 3
 #: polls answered 304 record themselves only every NOT_MODIFIED_HEARTBEAT (10 min)
@@ -30,6 +30,7 @@ class DueWork:
 
     delivery_ids: list[int] = field(default_factory=list)
     source_names: list[str] = field(default_factory=list)
+    stale_article_ids: list[int] = field(default_factory=list)
 
 
 def find_due_work(session: Session, sources: Sequence[SourceConfig], now: datetime) -> DueWork:
@@ -46,4 +47,23 @@ def find_due_work(session: Session, sources: Sequence[SourceConfig], now: dateti
         if (last := last_polled.get(cfg.name)) is None
         or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR) + OVERDUE_SLACK
     ]
-    return DueWork(due_delivery_ids(session, now=now), overdue)
+    return DueWork(due_delivery_ids(session, now=now), overdue, stale_articles(session))
+
+
+def stale_articles(session: Session, limit: int = 200) -> list[int]:
+    """Articles whose posted messages show an old version or should be withdrawn."""
+    query = (
+        select(Article.id)
+        .join(Delivery, Delivery.article_id == Article.id)
+        .where(
+            Delivery.state == DeliveryState.SENT,
+            Delivery.withdrawn_at.is_(None),
+            or_(
+                Article.status == ArticleStatus.WITHDRAWN,
+                Delivery.article_version < Article.version,
+            ),
+        )
+        .distinct()
+        .limit(limit)
+    )
+    return list(session.scalars(query))

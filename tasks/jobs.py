@@ -10,6 +10,7 @@ import logging
 
 from celery import shared_task
 
+from bot.corrections import Corrector, stale_deliveries
 from feeds.cache import rebuild_all
 from news.announce import plan_announcements
 from news.db import utcnow
@@ -22,6 +23,9 @@ from tasks.runtime import get_runtime
 log = logging.getLogger(__name__)
 FEED_DEBOUNCE_SECONDS = 2
 POLL_LOCK_SECONDS = 120
+#: Never schedule a countdown past the broker's visibility timeout (see DESIGN):
+#: longer waits stay in the database and the reconciler picks them up.
+MAX_COUNTDOWN = 300
 
 
 @shared_task(name="loa.poll_source", ignore_result=True)
@@ -53,17 +57,21 @@ def poll_source(source_name: str) -> None:
         source_name, report.links, len(report.new), len(report.updated),
         len(report.announce), " (not modified)" if report.not_modified else "",
     )  # fmt: skip
-    for delivery_id in plan_announcements(
-        rt.factory, report.announce, rt.settings.effective_routes()
-    ):
-        publish.delay(delivery_id)
+    publish_cfg = rt.settings.publish
+    planned = plan_announcements(
+        rt.factory,
+        report.announce,
+        rt.settings.effective_routes(),
+        burst_limit=None if report.first_poll else publish_cfg.burst_limit,
+        spacing_seconds=publish_cfg.burst_spacing_seconds,
+    )
+    for item in planned:
+        if item.delay_seconds <= MAX_COUNTDOWN:  # later ones: the reconciler, when due
+            publish.apply_async((item.delivery_id,), countdown=item.delay_seconds)
+    for article_id in report.updated:
+        fix_posts.delay(article_id)
     if report.changed:
         schedule_feed_rebuild()
-
-
-#: Never schedule a countdown past the broker's visibility timeout (see DESIGN):
-#: longer waits stay in the database and the reconciler picks them up.
-MAX_COUNTDOWN = 300
 
 
 @shared_task(name="loa.publish", ignore_result=True)
@@ -99,8 +107,25 @@ def recheck_source(source_name: str) -> None:
         source_name, report.checked, len(report.updated), len(report.withdrawn),
         len(report.problems),
     )  # fmt: skip
+    for article_id in report.updated + report.withdrawn:
+        fix_posts.delay(article_id)
     if report.changed:
         schedule_feed_rebuild()
+
+
+@shared_task(name="loa.fix_posts", ignore_result=True)
+def fix_posts(article_id: int) -> None:
+    """Edit (corrected) or delete/mark (withdrawn) the posts of one article."""
+    rt = get_runtime()
+    corrector = Corrector(rt.publisher)
+    with rt.factory() as session:
+        stale = stale_deliveries(session, article_id)
+    for delivery_id in stale:
+        outcome = corrector.fix(delivery_id)
+        log.info("fix delivery %s: %s", delivery_id, outcome.status)
+        if outcome.retry_in is not None:
+            fix_posts.apply_async((article_id,), countdown=min(outcome.retry_in, MAX_COUNTDOWN))
+            return
 
 
 def schedule_feed_rebuild() -> None:
@@ -129,6 +154,8 @@ def reconcile() -> None:
         publish.delay(delivery_id)
     for name in due.source_names:
         poll_source.delay(name)
+    for article_id in due.stale_article_ids:
+        fix_posts.delay(article_id)
     if due.delivery_ids or due.source_names:
         log.info(
             "reconcile: re-enqueued %d deliveries, %d polls",
