@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ app = typer.Typer(help="Loa: news sites → feeds and Telegram.", no_args_is_hel
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 log = logging.getLogger("loa")
+T = TypeVar("T")
 
 
 @dataclass
@@ -250,6 +251,44 @@ def poll(
             )
 
 
+@app.command()
+def routes(ctx: typer.Context) -> None:
+    """Show the resolved routing: which articles go to which chat, with what options."""
+    from loa.cli_tools import print_routes
+
+    print_routes(_settings(ctx))
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Article URL or local HTML file")],
+    chat: Annotated[str, typer.Option(help="Render with this chat's options")] = "@preview",
+    profile: Annotated[str | None, typer.Option(help="Site profile")] = None,
+) -> None:
+    """Render the Telegram message(s) Loa would send for an article, without sending."""
+    from bot.publisher import preview as render_preview
+    from loa.cli_tools import read_article, transient_article
+
+    settings = _settings(ctx)
+    found = _or_exit_2(lambda: read_article(settings, target, profile=profile))
+    for request in render_preview(transient_article(found), settings, chat):
+        typer.echo(json.dumps(request.to_json_dict(), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def channels(ctx: typer.Context) -> None:
+    """Check every configured chat: resolve it and verify the bot may post and edit."""
+    from loa.cli_tools import check_channels
+
+    settings = _settings(ctx)
+    if settings.telegram_bot_token is None:
+        typer.echo("loa: TELEGRAM_BOT_TOKEN is not set; nothing to check (dry run)", err=True)
+        raise typer.Exit(2)
+    with _database(settings) as engine:
+        raise typer.Exit(1 if check_channels(settings, engine) else 0)
+
+
 @app.command("check-source")
 def check_source_command(
     ctx: typer.Context,
@@ -286,46 +325,37 @@ def extract(
     """Extract one article page and print its fields."""
     from datetime import datetime
 
-    from news.db import utcnow
-    from news.fetch import Fetcher
-    from news.readers import extract_auto, reader_for
+    from loa.cli_tools import read_article
 
     settings = _settings(ctx)
     try:
-        moment = datetime.fromisoformat(now) if now else utcnow()
+        moment = datetime.fromisoformat(now) if now else None
     except ValueError:
         typer.echo(f"loa: --now must be ISO 8601, got {now!r}", err=True)
         raise typer.Exit(2) from None
-    if moment.tzinfo is None:
+    if moment is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=settings.tz)
-    try:
-        content_type = None
-        if target.startswith(("http://", "https://")):
-            page = Fetcher().get(target)
-            content, address, content_type = page.content, url or page.url, page.content_type
-        else:
-            content, address = Path(target).read_bytes(), url or Path(target).resolve().as_uri()
-        read = extract_auto if profile is None else reader_for(profile, settings.profiles).article
-        article = read(
-            content,
-            url=address,
-            now=moment,
-            tz=settings.tz,
-            summary_chars=settings.summary_chars,
-            content_type=content_type,
-        )
-    except OSError as exc:
-        typer.echo(f"loa: cannot read {target}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from None
-    except LoaError as exc:
-        typer.echo(f"loa: {exc}", err=True)
-        raise typer.Exit(2) from None
+    article = _or_exit_2(
+        lambda: read_article(settings, target, url=url, profile=profile, now=moment)
+    )
     fields = article.to_json_dict()
     if as_json:
         typer.echo(json.dumps(fields, ensure_ascii=False))
         return
     for key, value in fields.items():
         typer.echo(f"{key:>15}: {value}")
+
+
+def _or_exit_2(read: Callable[[], T]) -> T:
+    """Run a page read; unreadable input or a non-article exits 2 with one clear line."""
+    try:
+        return read()
+    except OSError as exc:
+        typer.echo(f"loa: cannot read: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    except LoaError as exc:
+        typer.echo(f"loa: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _environ() -> dict[str, str]:

@@ -73,3 +73,25 @@ def test_db_upgrade_then_poll_unknown_source(tmp_path: Path) -> None:
     unknown = loa("poll", "nosuch", cwd=tmp_path)
     assert unknown.returncode == 1
     assert "no source named 'nosuch'" in unknown.stderr
+
+
+def test_routes_and_preview(tmp_path: Path) -> None:
+    config = tmp_path / "loa.yaml"
+    config.write_text(
+        "channels:\n"
+        "  - {chat: '@tuyen_giao', language: en, send_mode: photo}\n"
+        "routes:\n"
+        "  - {channel: '@tuyen_giao', categories: ['Công tác tuyên giáo'], exclude: [quang cao]}\n",
+        encoding="utf-8",
+    )
+    shown = loa("--config", str(config), "routes", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "@tuyen_giao" in shown.stdout and "quang cao" in shown.stdout
+    preview = loa(
+        "--config", str(config), "preview", str(FIXTURE), "--chat", "@tuyen_giao", cwd=tmp_path
+    )
+    assert preview.returncode == 0, preview.stderr
+    request = json.loads(preview.stdout)
+    assert request["method"] == "sendPhoto"  # the chat's photo mode
+    assert "Read more" in json.dumps(request, ensure_ascii=False)
+    assert "Lê Văn Dũng" in request["params"]["caption"]
