@@ -22,7 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check config news feeds bot tasks loa worker.py
+	$(BIN)/ruff format --check config news feeds bot tasks loa telegram_emulator worker.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
