@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Protocol
@@ -87,16 +88,22 @@ class TelegramSender:
 
     def send(self, request: BotRequest, *, key: str) -> dict[str, Any]:
         from telegram.error import TelegramError
+        from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
         chat_id = request.params.get("chat_id")
         try:
-            result = self._loop.run_until_complete(
-                self._bot.do_api_request(request.method, api_kwargs=dict(request.params))
-            )
+            # Our requests are already exact Bot API JSON (the same the outbox shows),
+            # so they go through do_api_request; PTB suggests its typed methods for
+            # known names, which would only convert back and forth.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Please use", PTBUserWarning)
+                # RetryAfter announces a future type change of retry_after; we read both.
+                warnings.filterwarnings("ignore", ".*retry_after", PTBDeprecationWarning)
+                result = self._loop.run_until_complete(
+                    self._bot.do_api_request(request.method, api_kwargs=dict(request.params))
+                )
         except TelegramError as exc:
-            raise DeliveryError(
-                f"{exc.__class__.__name__}: {exc.message}", chat_id=chat_id
-            ) from exc
+            raise telegram_error(exc, chat_id) from exc
         return result if isinstance(result, dict) else {"result": result}
 
     def close(self) -> None:
@@ -119,7 +126,11 @@ def telegram_error(exc: Exception, chat_id: object) -> DeliveryError:
     chat = chat_id if isinstance(chat_id, str | int) else None
     message = str(getattr(exc, "message", exc))
     if isinstance(exc, RetryAfter):
-        seconds = exc.retry_after
+        from telegram.warnings import PTBDeprecationWarning
+
+        with warnings.catch_warnings():  # int today, timedelta in a future PTB: accept both
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            seconds = exc.retry_after
         wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
         return TelegramApiError(message, chat_id=chat, error_code=429, retry_after=wait)
     if isinstance(exc, ChatMigrated):

@@ -27,7 +27,7 @@ from news.models import Base
 from tasks.runtime import redis_client_url
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.sites.fixtures"]
+pytest_plugins = ["tests.sites.fixtures", "telegram_emulator.pytest_plugin"]
 SHARED = ROOT.parent / "shared"
 
 
