@@ -18,6 +18,11 @@ from dataclasses import dataclass
 
 import redis
 
+#: Windows are booked this much longer than Telegram's: a send booked at t and
+#: the next at t + 1 s can reach Telegram less than 1 s apart when the first
+#: request was slower on the wire.
+SAFETY_MS = 60
+
 _BOOK = """
 -- KEYS: pause key, then one sorted set per bucket; ARGV: token, then (limit, window_ms) per bucket
 local t = redis.call('TIME')
@@ -75,11 +80,14 @@ class TelegramLimiter:
 
     def reserve(self, chat_id: str | int) -> float:
         """Book one message to `chat_id` now (0.0) or return seconds to wait first."""
-        buckets = [(f"{self.prefix}:global", self.limits.global_per_second, 1000)]
+        second, minute = 1000 + SAFETY_MS, 60_000 + SAFETY_MS
+        buckets = [(f"{self.prefix}:global", self.limits.global_per_second, second)]
         if is_private(chat_id):
-            buckets.append((f"{self.prefix}:chat:{chat_id}", self.limits.private_per_second, 1000))
+            buckets.append(
+                (f"{self.prefix}:chat:{chat_id}", self.limits.private_per_second, second)
+            )
         else:
-            buckets.append((f"{self.prefix}:chat:{chat_id}", self.limits.group_per_minute, 60_000))
+            buckets.append((f"{self.prefix}:chat:{chat_id}", self.limits.group_per_minute, minute))
         keys = [f"{self.prefix}:pause", *(k for k, _, _ in buckets)]
         args: list[str | int] = [uuid.uuid4().hex]
         for _, limit, window in buckets:

@@ -79,7 +79,8 @@ class Publisher:
 
     def publish(self, delivery_id: int, *, now: datetime | None = None) -> PublishOutcome:
         """Send delivery `delivery_id` if it is due and unclaimed; record what happened."""
-        claimed = ledger.claim(self.factory, delivery_id, now=now)
+        stuck_after = timedelta(seconds=self.settings.publish.stuck_after_seconds)
+        claimed = ledger.claim(self.factory, delivery_id, now=now, stuck_after=stuck_after)
         if claimed is None:
             return PublishOutcome(delivery_id, "skipped")
         try:

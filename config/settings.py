@@ -170,6 +170,9 @@ class PublishConfig(_Strict):
     burst_limit: int = Field(default=10, ge=1, description="more new articles per poll are spread")
     burst_spacing_seconds: int = Field(default=120, ge=0)
     max_attempts: int = Field(default=6, ge=1)
+    stuck_after_seconds: int = Field(
+        default=600, ge=1, description="a row left in 'sending' this long is retried once"
+    )
 
 
 class Settings(BaseSettings):

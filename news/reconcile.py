@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import SourceConfig
-from news.ledger import due_delivery_ids
+from news.ledger import DEFAULT_STUCK_AFTER, due_delivery_ids
 from news.models import Article, ArticleStatus, Delivery, DeliveryState, Source, SourceState
 
 OVERDUE_FACTOR = 3
@@ -33,7 +33,13 @@ class DueWork:
     stale_article_ids: list[int] = field(default_factory=list)
 
 
-def find_due_work(session: Session, sources: Sequence[SourceConfig], now: datetime) -> DueWork:
+def find_due_work(
+    session: Session,
+    sources: Sequence[SourceConfig],
+    now: datetime,
+    *,
+    stuck_after: timedelta = DEFAULT_STUCK_AFTER,
+) -> DueWork:
     """Pending or stuck deliveries, and sources not polled for 3 intervals (+ slack)."""
     rows = session.execute(
         select(Source.name, SourceState.last_polled_at).join(
@@ -47,7 +53,8 @@ def find_due_work(session: Session, sources: Sequence[SourceConfig], now: dateti
         if (last := last_polled.get(cfg.name)) is None
         or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR) + OVERDUE_SLACK
     ]
-    return DueWork(due_delivery_ids(session, now=now), overdue, stale_articles(session))
+    due = due_delivery_ids(session, now=now, stuck_after=stuck_after)
+    return DueWork(due, overdue, stale_articles(session))
 
 
 def stale_articles(session: Session, limit: int = 200) -> list[int]:

@@ -7,6 +7,7 @@ a crash or a duplicate enqueue by the reconciler does no harm.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 
@@ -149,7 +150,12 @@ def reconcile() -> None:
     """Re-enqueue what the database says is due: deliveries, and overdue polls."""
     rt = get_runtime()
     with rt.factory() as session:
-        due = find_due_work(session, rt.settings.effective_sources(), utcnow())
+        due = find_due_work(
+            session,
+            rt.settings.effective_sources(),
+            utcnow(),
+            stuck_after=timedelta(seconds=rt.settings.publish.stuck_after_seconds),
+        )
     for delivery_id in due.delivery_ids:
         publish.delay(delivery_id)
     for name in due.source_names:

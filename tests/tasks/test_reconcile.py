@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +17,7 @@ from news.reconcile import find_due_work
 from news.store import get_or_create_source
 from tasks.app import create_celery_app
 from tests.helpers import extracted, store_article
+from tests.workers import start_worker, stop_worker, worker_env
 
 
 def test_due_work_lists_pending_deliveries_and_overdue_sources(
@@ -51,21 +48,11 @@ def test_a_delivery_no_queue_holds_is_sent_by_a_real_worker(
     article_id = store_article(factory, extracted(3)).article_id
     with factory.begin() as session:
         (delivery_id,) = ledger.plan_deliveries(session, article_id, ["@loa_demo"])
-    env = {k: v for k, v in os.environ.items() if k not in {"TELEGRAM_BOT_TOKEN", "LOA_CONFIG"}}
-    env.update(
-        {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "LOA_DATA_DIR": str(tmp_path)}
-    )
+    env = worker_env(database_url, redis_url, tmp_path)
     settings = load_settings(None, environ=env)
     app = create_celery_app(settings)
     app.control.purge()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "loa", "worker", "--concurrency", "1"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    worker = start_worker(env, tmp_path)
     try:
         app.send_task("loa.reconcile")
         outbox = tmp_path / "outbox" / f"delivery-{delivery_id}-g0.json"
@@ -81,9 +68,4 @@ def test_a_delivery_no_queue_holds_is_sent_by_a_real_worker(
                 time.sleep(0.1)
                 session.expire_all()
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+        stop_worker(worker)
