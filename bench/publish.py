@@ -1,0 +1,208 @@
+"""Publishing benchmark: latency, fan-out at Telegram's cap, and the pipeline's own ceiling.
+
+Runs the real pipeline (ledger → Celery on Redis → `loa worker` processes →
+python-telegram-bot → the Bot API emulator over HTTP) and prints a table:
+
+1. latency from "article stored" to "message accepted by the emulator",
+   p50/p95 over N articles sent one at a time, against a baseline measured in
+   the same run: a bare python-telegram-bot `send_message` to the emulator;
+2. fan-out of one article to `--chats` chats with the emulator enforcing
+   30 messages/s: achieved rate as a fraction of the cap, lost and duplicated;
+3. the same fan-out with the cap raised to 1,000/s: the pipeline's ceiling here.
+
+Usage: .venv/bin/python bench/publish.py [--articles 200] [--chats 3000] [--workers 4]
+Uses DATABASE_URL / REDIS_URL when set, else a SQLite file and the bundled Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from config.loader import load_settings  # noqa: E402
+from loa.embedded_redis import EmbeddedRedis  # noqa: E402
+from news import ledger  # noqa: E402
+from news.db import make_engine, make_session_factory, write_session  # noqa: E402
+from news.extraction import ExtractedArticle  # noqa: E402
+from news.migrate import upgrade  # noqa: E402
+from news.models import Delivery, DeliveryState  # noqa: E402
+from news.store import upsert_article  # noqa: E402
+from tasks.app import create_celery_app  # noqa: E402
+from telegram_emulator import Emulator  # noqa: E402
+from tests.workers import start_worker, stop_worker, wait_for, worker_env  # noqa: E402
+
+TOKEN = "424242:" + "C" * 35
+
+
+def article(n: int) -> ExtractedArticle:
+    url = f"http://bench.test/tin-tuc/bai-{n}.html"
+    return ExtractedArticle(
+        url=url, canonical_url=url, title=f"Bài số {n}: giá lúa tăng", category="Kinh tế",
+        category_slug="kinh-te", published_at=None, date_inferred=False,
+        summary="Giá lúa tại đồng bằng tăng mạnh trong tuần qua. " * 3, body="Nội dung.",
+        image=f"http://bench.test/images/{n}.jpg", author="PV",
+    )  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def baseline_latency(emulator: Emulator, chats: list[int], count: int) -> list[float]:
+    """A bare PTB send_message per message: what any bot pays, without Loa."""
+    from telegram import Bot
+
+    async def run() -> list[float]:
+        samples = []
+        async with Bot(TOKEN, base_url=emulator.base_url) as bot:
+            for n in range(count):
+                started = time.monotonic()
+                await bot.send_message(
+                    chats[n % len(chats)], f"<b>baseline {n}</b>", parse_mode="HTML"
+                )
+                samples.append(time.monotonic() - started)
+                await asyncio.sleep(0.05)
+        return samples
+
+    return asyncio.run(run())
+
+
+def settled(factory) -> int:  # type: ignore[no-untyped-def]
+    with factory() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Delivery).where(
+                    Delivery.state.in_([DeliveryState.SENT, DeliveryState.FAILED])
+                )
+            ) or 0
+        )  # fmt: skip
+
+
+def all_settled(factory, count: int) -> bool:  # type: ignore[no-untyped-def]
+    return settled(factory) >= count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--chats", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=4, help="worker pool processes")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="loa-bench-"))
+    redis_server = None
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_server = EmbeddedRedis(work)
+        redis_server.start()
+        redis_url = redis_server.url
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work / 'bench.db'}"
+    engine = make_engine(database_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    emulator = Emulator().start()
+    rows: list[tuple[str, str]] = []
+    try:
+        # ---- 1. latency ------------------------------------------------------
+        emulator.set_limits(global_per_second=1000)
+        readers = [emulator.create_user(900_000 + n)["id"] for n in range(args.articles)]
+        base = baseline_latency(emulator, readers, min(args.articles, 100))
+        emulator.reset()
+        env = worker_env(
+            database_url, redis_url, work, TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=emulator.base_url,
+        )  # fmt: skip
+        app = create_celery_app(load_settings(None, environ=env))
+        app.control.purge()
+        worker = start_worker(env, work, concurrency=args.workers)
+        readers = [emulator.create_user(800_000 + n)["id"] for n in range(args.articles)]
+        stored_at: dict[int, float] = {}
+        try:
+            time.sleep(3)  # worker start-up is not part of the latency
+            for n, reader in enumerate(readers):
+                stored_at[reader] = time.monotonic()
+                with write_session(factory) as session:
+                    result = upsert_article(session, article(n), source=None)
+                    (delivery_id,) = ledger.plan_deliveries(
+                        session, result.article_id, [str(reader)]
+                    )
+                app.send_task("loa.publish", args=(delivery_id,))
+                time.sleep(0.05)
+            wait_for(lambda: settled(factory) >= args.articles, timeout=300, what="latency run")
+        finally:
+            stop_worker(worker)
+        latencies = [m.accepted_at - stored_at[m.chat_id] for m in emulator.sent()]
+        p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+        b50 = statistics.median(base)
+        rows.append(
+            (
+                "stored → accepted p50",
+                f"{p50 * 1000:.0f} ms ({p50 / b50:.1f}× bare send {b50 * 1000:.0f} ms)",
+            )
+        )
+        rows.append(("stored → accepted p95", f"{p95 * 1000:.0f} ms (goal < 300 ms)"))
+
+        # ---- 2 and 3. fan-out at the cap, then at 1000/s ------------------------
+        for cap in (30, 1000):
+            emulator.reset()
+            emulator.set_limits(global_per_second=cap)
+            with write_session(factory) as session:
+                session.query(Delivery).delete()
+            chats = [
+                emulator.create_chat("channel", chat_id=-1009_000_000_000 - n - cap * 100_000)["id"]
+                for n in range(args.chats)
+            ]
+            env_cap = dict(env, LOA_PUBLISH=f'{{"global_per_second": {cap}}}')
+            app.control.purge()
+            with write_session(factory) as session:
+                result = upsert_article(session, article(10_000 + cap), source=None)
+                ids = ledger.plan_deliveries(session, result.article_id, [str(c) for c in chats])
+            worker = start_worker(env_cap, work, concurrency=args.workers)
+            try:
+                time.sleep(3)
+                for delivery_id in ids:
+                    app.send_task("loa.publish", args=(delivery_id,))
+                wait_for(
+                    partial(all_settled, factory, len(ids)), timeout=3600, what=f"fan-out {cap}/s"
+                )
+            finally:
+                stop_worker(worker)
+            sent = emulator.sent()
+            per_chat = Counter(m.chat_id for m in sent)
+            times = sorted(m.accepted_at for m in sent)
+            rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+            lost = len(chats) - len(per_chat)
+            dupes = sum(n - 1 for n in per_chat.values())
+            throttled = sum(1 for c in emulator.calls() if c["status"] == 429)
+            result_text = (
+                f"{rate:.1f} msg/s = {rate / cap:.2f}× cap; "
+                f"lost {lost}, dupes {dupes}, 429s {throttled}"
+            )
+            rows.append((f"fan-out {args.chats} chats, cap {cap}/s", result_text))
+    finally:
+        emulator.stop()
+        engine.dispose()
+        if redis_server is not None:
+            redis_server.stop()
+    width = max(len(k) for k, _ in rows)
+    print(f"{'measure'.ljust(width)}  result")
+    for key, value in rows:
+        print(f"{key.ljust(width)}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
