@@ -162,6 +162,10 @@ def beat(ctx: typer.Context) -> None:
         )
         raise typer.Exit(3)
     try:
+        if settings.telegram_bot_token is not None:
+            from loa.cli_tools import report_channels
+
+            report_channels(settings)
         # Poll once right away instead of waiting a whole interval after a start.
         for source in settings.effective_sources():
             celery_app.send_task("loa.poll_source", args=(source.name,))
@@ -287,6 +291,22 @@ def channels(ctx: typer.Context) -> None:
         raise typer.Exit(2)
     with _database(settings) as engine:
         raise typer.Exit(1 if check_channels(settings, engine) else 0)
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Deliveries by state, possible duplicates, failed channels, unhealthy sources, events."""
+    from news.db import make_session_factory
+    from news.migrate import ensure_current
+    from news.status import current_status
+
+    settings = _settings(ctx)
+    with _database(settings) as engine:
+        ensure_current(engine)
+        snapshot = current_status(make_session_factory(engine))
+    from loa.cli_tools import print_status
+
+    print_status(snapshot)
 
 
 @app.command("check-source")

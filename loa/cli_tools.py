@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from config.settings import Settings
 from news.db import make_session_factory, utcnow
 from news.extraction import ExtractedArticle
 from news.models import Article, Category
+from news.status import Status
+
+log = logging.getLogger("loa")
 
 
 def read_article(
@@ -100,3 +104,38 @@ def check_channels(settings: Settings, engine: Engine) -> int:
         print(f"{channel.chat} -> {check.chat_id or '?'} {check.title or ''}: {state}")
         problems += check.problem is not None
     return problems
+
+
+def report_channels(settings: Settings) -> None:
+    """At start (once, in the single beat): can the bot post and edit in every channel?"""
+    from bot.channels import ChannelRegistry
+    from news.errors import LoaError as Error
+    from tasks.runtime import get_runtime
+
+    runtime = get_runtime()
+    registry = ChannelRegistry(runtime.factory, runtime.sender)
+    for channel in settings.effective_channels():
+        try:
+            check = registry.check(channel.chat)
+        except Error as exc:
+            log.error("channel %s could not be checked: %s", channel.chat, exc)
+            continue
+        if check.problem:
+            log.error("channel %s: %s", channel.chat, check.problem)
+        else:
+            log.info(
+                "channel %s (%s) ready: the bot may post and edit", channel.chat, check.chat_id
+            )
+
+
+def print_status(snapshot: Status) -> None:
+    """`loa status` output: one fact per line, problems first named."""
+    states = ", ".join(f"{k} {v}" for k, v in snapshot.deliveries.items())
+    print(f"articles: {snapshot.articles}")
+    print(f"deliveries: {states}; possible duplicates: {snapshot.possible_duplicates}")
+    for name, error in snapshot.failed_channels:
+        print(f"failed channel {name}: {error}")
+    for name, error in snapshot.unhealthy_sources:
+        print(f"unhealthy source {name}: {error}")
+    for line in snapshot.recent_events:
+        print(f"event {line}")

@@ -210,3 +210,23 @@ def test_corrections_edit_and_withdrawals_delete(
     assert corrector.fix(delivery_id).status == "deleted"
     assert telegram_emulator.messages(channel["id"], include_deleted=False) == []
     assert corrector.fix(delivery_id).status == "skipped"
+
+
+def test_status_counts_failures_and_possible_duplicates(
+    factory: sessionmaker[Session], publisher: Publisher, telegram_emulator: Emulator
+) -> None:
+    from news.status import current_status
+
+    channel = telegram_emulator.create_chat("channel", username="dem")
+    telegram_emulator.add_fault("kicked", chat_id=channel["id"])
+    article_id = store_article(factory, extracted(9)).article_id
+    (failed_id,) = plan(factory, article_id, ["@dem"])
+    publisher.publish(failed_id)
+    (stuck_id,) = plan(factory, article_id, ["@other"])
+    assert ledger.claim(factory, stuck_id) is not None  # a worker died holding it
+    assert ledger.claim(factory, stuck_id, now=utcnow() + timedelta(hours=1)) is not None
+    snapshot = current_status(factory)
+    assert snapshot.deliveries["failed"] == 1 and snapshot.deliveries["sending"] == 1
+    assert snapshot.possible_duplicates == 1
+    assert [name for name, _ in snapshot.failed_channels] == ["@dem"]
+    assert any("channel_failed" in line for line in snapshot.recent_events)

@@ -70,6 +70,9 @@ def test_db_upgrade_then_poll_unknown_source(tmp_path: Path) -> None:
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"database at revision {head_revision()}" in upgraded.stdout
     assert (tmp_path / "var" / "loa.db").exists()
+    status = loa("status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "possible duplicates: 0" in status.stdout
     unknown = loa("poll", "nosuch", cwd=tmp_path)
     assert unknown.returncode == 1
     assert "no source named 'nosuch'" in unknown.stderr

@@ -1,0 +1,62 @@
+"""A snapshot of Loa's health for editors: the `loa status` command now, the
+status page and the bot's editor commands later (one service for all three)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from news.models import (
+    Article,
+    Channel,
+    ChannelStatus,
+    Delivery,
+    DeliveryState,
+    Event,
+    Source,
+    SourceState,
+)
+
+
+@dataclass(frozen=True)
+class Status:
+    """Counts and problems worth a look."""
+
+    articles: int
+    deliveries: dict[str, int]
+    possible_duplicates: int
+    failed_channels: list[tuple[str, str]] = field(default_factory=list)
+    unhealthy_sources: list[tuple[str, str]] = field(default_factory=list)
+    recent_events: list[str] = field(default_factory=list)
+
+
+def current_status(factory: sessionmaker[Session], *, events: int = 10) -> Status:
+    """Read the snapshot in one short session."""
+    with factory() as session:
+        rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+        by_state = {state: count for state, count in rows}
+        deliveries = {state.value: int(by_state.get(state, 0)) for state in DeliveryState}
+        duplicates = session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.possible_duplicate)
+        )
+        failed = session.execute(
+            select(Channel.configured, Channel.last_error).where(
+                Channel.status == ChannelStatus.FAILED
+            )
+        )
+        unhealthy = session.execute(
+            select(Source.name, SourceState.last_error)
+            .join(SourceState, SourceState.source_id == Source.id)
+            .where(SourceState.healthy.is_(False))
+        )
+        recent = session.scalars(select(Event).order_by(Event.id.desc()).limit(events))
+        return Status(
+            articles=int(session.scalar(select(func.count()).select_from(Article)) or 0),
+            deliveries=deliveries,
+            possible_duplicates=int(duplicates or 0),
+            failed_channels=[(name, error or "") for name, error in failed],
+            unhealthy_sources=[(name, error or "") for name, error in unhealthy],
+            recent_events=[f"{e.created_at:%Y-%m-%d %H:%M} {e.kind}: {e.message}" for e in recent],
+        )
