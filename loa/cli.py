@@ -107,6 +107,9 @@ def run(
     port: Annotated[
         int | None, typer.Option("--port", "-p", help="HTTP port (default 8080, $LOA_HTTP_PORT)")
     ] = None,
+    emulator: Annotated[
+        bool, typer.Option("--emulator", help="Offline demo: post to a local Bot API emulator")
+    ] = False,
 ) -> None:
     """Start everything (Redis if needed, migrations, worker, beat, web, bot or outbox)."""
     settings = _settings(ctx, log_to_file=True, http_port=port)
@@ -115,7 +118,10 @@ def run(
     opts: Options = ctx.obj
     config_path = resolve_config_path(opts.config, _environ())
     try:
-        code = Supervisor(settings, config_path=config_path, log_json=opts.log_json).run()
+        supervisor = Supervisor(
+            settings, config_path=config_path, log_json=opts.log_json, emulator=emulator
+        )
+        code = supervisor.run()
     except LoaError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)

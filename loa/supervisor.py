@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import psutil
 
@@ -63,6 +64,7 @@ class Supervisor:
         config_path: Path | None,
         log_json: bool = False,
         environ: Mapping[str, str] | None = None,
+        emulator: bool = False,
     ):
         self.settings = settings
         self.config_path = config_path
@@ -70,6 +72,8 @@ class Supervisor:
         self.environ = dict(os.environ if environ is None else environ)
         self.redis: EmbeddedRedis | None = None
         self.portal: DemoPortal | None = None
+        self.use_emulator = emulator
+        self.emulator: Any = None
         self.children: list[Child] = []
         self._stopping = False
 
@@ -97,13 +101,37 @@ class Supervisor:
             self.portal = DemoPortal(port=0)
             self.portal.start()
             env["LOA_DEMO_PORTAL_URL"] = self.portal.url
+        if self.use_emulator:
+            env.update(self._start_emulator())
         return env
+
+    def _start_emulator(self) -> dict[str, str]:
+        """The offline demo's Telegram: the bundled Bot API emulator, channels created."""
+        from loa.demo_stories import STORIES
+        from news.text import slugify
+        from telegram_emulator import Emulator
+
+        self.emulator = Emulator().start()
+        names = {c.chat for c in self.settings.effective_channels()}
+        if not self.settings.channels:
+            names |= {"@loa_demo"} | {
+                f"@loa_demo_{slugify(s.category).replace('-', '_')}" for s in STORIES
+            }
+        for name in sorted(names):
+            if name.startswith("@"):
+                self.emulator.create_chat("channel", username=name)
+            else:
+                self.emulator.create_chat("channel", chat_id=int(name))
+        return {
+            "TELEGRAM_BOT_TOKEN": "1000001:" + "E" * 35,
+            "TELEGRAM_API_BASE_URL": self.emulator.base_url,
+        }
 
     def plan_children(self, env: dict[str, str]) -> list[Child]:
         """The processes to run, each a `loa` subcommand."""
         base = [sys.executable, "-m", "loa"] + (["--log-json"] if self.log_json else [])
         names = ["worker", "beat", "serve"]
-        if self.settings.telegram_bot_token is not None:
+        if self.settings.telegram_bot_token is not None or "TELEGRAM_BOT_TOKEN" in env:
             names.append("bot")
         return [Child(name, base + [name], env=env) for name in names]
 
@@ -134,7 +162,9 @@ class Supervisor:
         ]
         if self.portal is not None:
             lines.append(f"  demo portal {self.portal.url}  (a new article every minute)")
-        if self.settings.telegram_bot_token is None:
+        if self.emulator is not None:
+            lines.append(f"  Telegram   {self.emulator.url}/_emulator/messages  (Bot API emulator)")
+        elif self.settings.telegram_bot_token is None:
             lines.append(f"  outbox     {self.settings.outbox_dir.resolve()}  (dry run: no token)")
         lines.append("Press Ctrl-C to stop.")
         print("\n".join(lines), flush=True)
@@ -185,6 +215,9 @@ class Supervisor:
         if self.portal is not None:
             self.portal.stop()
             self.portal = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
         if self.redis is not None:
             self.redis.stop()
             self.redis = None

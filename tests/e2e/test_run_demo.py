@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,3 +130,36 @@ def test_demo_articles_flow_to_feed_and_outbox_then_ctrl_c_stops_everything(
     log_file = tmp_path / "var" / "logs" / "loa.log"
     assert "polled demo" in log_file.read_text(encoding="utf-8")
     assert (tmp_path / "var" / "loa.db").exists()
+
+
+def test_offline_demo_posts_to_the_bundled_emulator_and_runs_the_bot(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "TELEGRAM_BOT_TOKEN", "LOA_CONFIG"}
+    }
+    env.update({"LOA_HTTP_PORT": str(port), "LOA_DATA_DIR": str(tmp_path / "var")})
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loa", "run", "--emulator"],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        messages: list[dict[str, object]] = []
+        deadline = time.monotonic() + FIRST_ARTICLE_DEADLINE
+        while time.monotonic() < deadline and not messages:
+            assert proc.poll() is None, log_path.read_text(errors="replace")
+            time.sleep(1)
+            found = re.search(r"http://127\.0\.0\.1:\d+/_emulator/messages", log_path.read_text())
+            if found:
+                messages = requests.get(found.group(0), timeout=5).json()["result"]
+        assert messages, "no message reached the emulator in time"
+        assert any(str(m.get("text", "")).strip() for m in messages)
+        names = " ".join(" ".join(p.cmdline()) for p in _descendants(proc.pid) if _alive(p))
+        assert "loa bot" in names  # with a token (the emulator's), the bot runs too
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=40)
+    assert code == 0, log_path.read_text(errors="replace")
