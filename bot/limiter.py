@@ -22,6 +22,10 @@ import redis
 #: the next at t + 1 s can reach Telegram less than 1 s apart when the first
 #: request was slower on the wire.
 SAFETY_MS = 60
+#: The global window gets a smaller margin: it spans many chats, so a late
+#: request is rarely the one that would break it, and every millisecond of
+#: margin there costs throughput on a large fan-out (60 ms = 6 %).
+GLOBAL_SAFETY_MS = 15
 
 _BOOK = """
 -- KEYS: pause key, then one sorted set per bucket; ARGV: token, then (limit, window_ms) per bucket
@@ -81,7 +85,8 @@ class TelegramLimiter:
     def reserve(self, chat_id: str | int) -> float:
         """Book one message to `chat_id` now (0.0) or return seconds to wait first."""
         second, minute = 1000 + SAFETY_MS, 60_000 + SAFETY_MS
-        buckets = [(f"{self.prefix}:global", self.limits.global_per_second, second)]
+        global_window = 1000 + GLOBAL_SAFETY_MS
+        buckets = [(f"{self.prefix}:global", self.limits.global_per_second, global_window)]
         if is_private(chat_id):
             buckets.append(
                 (f"{self.prefix}:chat:{chat_id}", self.limits.private_per_second, second)
