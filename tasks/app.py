@@ -8,6 +8,7 @@ remembers what is due; ``loa.reconcile`` re-enqueues it.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from celery.signals import setup_logging, worker_process_init
 
 from config.settings import Settings
 from tasks import runtime
+
+log = logging.getLogger(__name__)
 
 VISIBILITY_TIMEOUT = 3600
 RECONCILE_EVERY = timedelta(seconds=60)
@@ -72,8 +75,16 @@ def create_celery_app(settings: Settings) -> Celery:
 
 @worker_process_init.connect
 def _fresh_runtime_in_child(**_: Any) -> None:
-    """A forked pool child must not reuse the parent's connections or event loop."""
+    """A forked pool child gets its own connections, event loop and initialised `Bot`.
+
+    The parent's are not fork-safe, and PTB's HTTP client is bound to the loop
+    it was created on: one loop and one Bot per process, made here, once.
+    """
     runtime.reset_after_fork()
+    try:
+        runtime.get_runtime().sender  # noqa: B018 - builds and initialises the Bot now
+    except Exception as exc:  # noqa: BLE001 - Telegram unreachable: build it on first use
+        log.warning("Telegram sender not ready at worker start (%s); will retry on use", exc)
 
 
 @setup_logging.connect

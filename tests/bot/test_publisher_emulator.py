@@ -230,3 +230,21 @@ def test_status_counts_failures_and_possible_duplicates(
     assert snapshot.possible_duplicates == 1
     assert [name for name, _ in snapshot.failed_channels] == ["@dem"]
     assert any("channel_failed" in line for line in snapshot.recent_events)
+
+
+def test_withdrawal_after_48_hours_marks_the_post_instead(
+    factory: sessionmaker[Session], publisher: Publisher, telegram_emulator: Emulator
+) -> None:
+    channel = telegram_emulator.create_chat("channel", username="cu")
+    article_id = store_article(factory, extracted(11, title="Tin cũ")).article_id
+    (delivery_id,) = plan(factory, article_id, ["@cu"])
+    publisher.publish(delivery_id)
+    with factory.begin() as session:
+        session.get_one(Article, article_id).status = ArticleStatus.WITHDRAWN
+    telegram_emulator.advance_clock(49 * 3600)
+    outcome = Corrector(publisher).fix(delivery_id, now=utcnow() + timedelta(hours=49))
+    assert outcome.status == "marked"
+    (message,) = telegram_emulator.messages(channel["id"], include_deleted=False)
+    assert message.text is not None and "Bài viết đã được gỡ bỏ" in message.text
+    with factory() as session:
+        assert session.get_one(Delivery, delivery_id).withdrawn_at is not None
