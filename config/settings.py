@@ -229,6 +229,9 @@ class Settings(BaseSettings):
     language: Language = "vi"
     summary_chars: int = Field(default=400, ge=80, le=3000)
     feed_title: str = "Loa"
+    feed_full_content: bool = Field(default=True, description="full text in feed entries")
+    feed_logo_url: str | None = None
+    feed_max_age: int = Field(default=300, ge=0, description="Cache-Control max-age, seconds")
     sources: list[SourceConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
     routes: list[RouteRule] = Field(default_factory=list)

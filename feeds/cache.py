@@ -1,23 +1,32 @@
 """Pre-rendered feeds: built when articles change, served as stored bytes.
 
-Serving a feed is then one primary-key lookup; the ETag is a hash of the
-bytes, so it changes exactly when the document does.
+`rebuild_all` renders every feed (all, categories, sources; RSS, Atom, JSON)
+with the default query and stores the bytes, a gzip copy and an ETag (a hash
+of the bytes, so it changes exactly when the document does). A request for a
+feed is then a lookup plus bytes. Each HTTP server process keeps the
+documents in memory too and asks the database at most once a second whether
+one changed, so a burst of requests costs neither queries nor renders.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
-from feeds.build import build_rss, latest_articles
+from feeds.build import FeedContext, Query, render, select_articles
+from feeds.specs import CONTENT_TYPES, FeedSpec, all_specs
 from news.db import utcnow, write_session
 from news.models import RenderedFeed
 
-RSS_TYPE = "application/rss+xml; charset=utf-8"
+FRESHNESS_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -27,43 +36,112 @@ class CachedFeed:
     key: str
     content_type: str
     body: bytes
+    body_gzip: bytes
     etag: str
     built_at: datetime
 
 
-def store(session: Session, key: str, content_type: str, body: bytes) -> None:
-    """Save a rendered document unless identical bytes are already stored."""
+def make_document(key: str, content_type: str, body: bytes) -> CachedFeed:
+    """A CachedFeed for fresh bytes: gzip copy and ETag computed once, here."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    row = session.get(RenderedFeed, key)
+    return CachedFeed(key, content_type, body, gzip.compress(body, 6), etag, utcnow())
+
+
+def feed_context(settings: Settings) -> FeedContext:
+    """Rendering settings shared by every feed."""
+    return FeedContext(
+        base_url=settings.base_url,
+        site_title=settings.feed_title,
+        tz=settings.tz,
+        full_content=settings.feed_full_content,
+        logo_url=settings.feed_logo_url,
+        language=settings.language,
+    )
+
+
+def store(session: Session, doc: CachedFeed) -> bool:
+    """Save a document unless identical bytes are already stored; True if it changed."""
+    row = session.get(RenderedFeed, doc.key)
     if row is None:
         session.add(
             RenderedFeed(
-                key=key, content_type=content_type, body=body, etag=etag, built_at=utcnow()
-            )
+                key=doc.key,
+                content_type=doc.content_type,
+                body=doc.body,
+                body_gzip=doc.body_gzip,
+                etag=doc.etag,
+                built_at=doc.built_at,
+            )  # fmt: skip
         )
-    elif row.etag != etag:
-        row.body, row.etag, row.content_type, row.built_at = body, etag, content_type, utcnow()
+        return True
+    if row.etag == doc.etag:
+        return False
+    row.body, row.body_gzip, row.etag = doc.body, doc.body_gzip, doc.etag
+    row.content_type, row.built_at = doc.content_type, doc.built_at
+    return True
 
 
-def load(factory: sessionmaker[Session], key: str) -> CachedFeed | None:
-    """The stored document for `key`, if any."""
-    with factory() as session:
-        row = session.get(RenderedFeed, key)
-        if row is None:
-            return None
-        return CachedFeed(row.key, row.content_type, row.body, row.etag, row.built_at)
+def render_spec(session: Session, spec: FeedSpec, ctx: FeedContext, query: Query) -> CachedFeed:
+    """Render one feed for a query (the default query is what the cache holds)."""
+    body = render(spec, ctx, select_articles(session, spec, query))
+    return make_document(spec.key, CONTENT_TYPES[spec.fmt], body)
 
 
 def rebuild_all(factory: sessionmaker[Session], settings: Settings) -> list[str]:
-    """Re-render every feed Loa serves; return the keys written."""
+    """Re-render every feed Loa serves; return the keys whose bytes changed."""
+    ctx = feed_context(settings)
+    with factory() as session:
+        specs = all_specs(session, settings.feed_title)
+        docs = [render_spec(session, spec, ctx, Query()) for spec in specs]
     with write_session(factory) as session:
-        articles = latest_articles(session)
-        body = build_rss(
-            articles,
-            title=settings.feed_title,
-            site_url=settings.base_url + "/",
-            self_url=settings.base_url + "/feeds/all.rss",
-            tz=settings.tz,
-        )
-        store(session, "all.rss", RSS_TYPE, body)
-    return ["all.rss"]
+        return [doc.key for doc in docs if store(session, doc)]
+
+
+class FeedStore:
+    """Per-process memory in front of the `rendered_feeds` table."""
+
+    def __init__(self, factory: sessionmaker[Session]):
+        self.factory = factory
+        self._docs: dict[str, tuple[float, CachedFeed]] = {}
+        self._lock = threading.Lock()
+
+    def peek(self, key: str) -> CachedFeed | None:
+        """The document if memory holds a fresh copy; never touches the database."""
+        cached = self._docs.get(key)
+        if cached is not None and time.monotonic() - cached[0] < FRESHNESS_SECONDS:
+            return cached[1]
+        return None
+
+    def get(self, key: str) -> CachedFeed | None:
+        """The current document for `key` (at most FRESHNESS_SECONDS old)."""
+        now = time.monotonic()
+        cached = self._docs.get(key)
+        if cached is not None and now - cached[0] < FRESHNESS_SECONDS:
+            return cached[1]
+        with self._lock:
+            cached = self._docs.get(key)
+            if cached is not None and time.monotonic() - cached[0] < FRESHNESS_SECONDS:
+                return cached[1]
+            doc = self._load(key, cached[1] if cached else None)
+            if doc is not None:
+                self._docs[key] = (time.monotonic(), doc)
+            return doc
+
+    def _load(self, key: str, known: CachedFeed | None) -> CachedFeed | None:
+        with self.factory() as session:
+            if known is not None:  # usually unchanged: compare the ETag only
+                etag = session.scalar(select(RenderedFeed.etag).where(RenderedFeed.key == key))
+                if etag == known.etag:
+                    return known
+            row = session.get(RenderedFeed, key)
+            if row is None:
+                return None
+            body_gzip = row.body_gzip or gzip.compress(row.body, 6)
+            return CachedFeed(
+                row.key, row.content_type, row.body, body_gzip, row.etag, row.built_at
+            )
+
+    def forget(self) -> None:
+        """Drop the memory layer (tests, or after a manual rebuild)."""
+        with self._lock:
+            self._docs.clear()

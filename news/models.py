@@ -123,6 +123,8 @@ class Article(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     identity: Mapped[str] = mapped_column(String(2000), unique=True)
+    #: title + summary folded by news.text.fold_diacritics ("đ"→"d"), for search and ?q=
+    search_text: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(String(2000), unique=True)
     title: Mapped[str] = mapped_column(Text)
@@ -270,5 +272,6 @@ class RenderedFeed(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     content_type: Mapped[str] = mapped_column(String(100))
     body: Mapped[bytes] = mapped_column()
+    body_gzip: Mapped[bytes | None] = mapped_column()
     etag: Mapped[str] = mapped_column(String(100))
     built_at: Mapped[datetime]

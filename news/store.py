@@ -45,6 +45,16 @@ def content_hash(title: str, summary: str, body: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+def search_text(title: str, summary: str) -> str:
+    """What ?q= and search match: folded words of title and lead, space-padded.
+
+    " gia lua tang " lets a query match whole words with a plain LIKE on both
+    databases (" gia " finds "Giá", never "giáo").
+    """
+    words = slugify(f"{title} {summary}").replace("-", " ")
+    return f" {words} " if words else ""
+
+
 def get_or_create_source(session: Session, *, name: str, kind: str, url: str) -> Source:
     """The Source row for a configured source, created (with its state) on first use."""
     source = session.scalar(select(Source).where(Source.name == name))
@@ -106,6 +116,7 @@ def upsert_article(
     if existing is None:
         article = Article(
             identity=identity,
+            search_text=search_text(extracted.title, extracted.summary),
             page_etag=page.etag if page else None,
             page_last_modified=page.last_modified if page else None,
             last_checked_at=checked_at,
@@ -129,6 +140,7 @@ def upsert_article(
     if existing.content_hash == digest:
         return UpsertResult(existing.id, UpsertOutcome.SAME)
     existing.title = extracted.title
+    existing.search_text = search_text(extracted.title, extracted.summary)
     existing.canonical_url = extracted.canonical_url
     existing.url = extracted.url
     existing.summary = extracted.summary

@@ -1,0 +1,86 @@
+"""Which feeds exist: everything, each category, each source; in three formats.
+
+A feed is named by a cache key such as ``all.rss``, ``category/kinh-te.atom`` or
+``source/demo.json`` and served at ``/feeds/all.rss``, ``/feeds/kinh-te.atom``
+and ``/feeds/source/demo.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from news.models import Article, Category, Source
+
+Format = Literal["rss", "atom", "json"]
+FORMATS: tuple[Format, ...] = ("rss", "atom", "json")
+CONTENT_TYPES: dict[str, str] = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed: what it selects (`scope`, `name`) and its format."""
+
+    scope: Literal["all", "category", "source"]
+    name: str
+    fmt: Format
+    title: str = ""
+
+    @property
+    def key(self) -> str:
+        """The cache key (also the path under /feeds/, but categories sit at the top)."""
+        if self.scope == "all":
+            return f"all.{self.fmt}"
+        return f"{self.scope}/{self.name}.{self.fmt}"
+
+    @property
+    def path(self) -> str:
+        """The URL path of this feed."""
+        if self.scope == "all":
+            return f"/feeds/all.{self.fmt}"
+        if self.scope == "category":
+            return f"/feeds/{self.name}.{self.fmt}"
+        return f"/feeds/source/{self.name}.{self.fmt}"
+
+    def with_format(self, fmt: Format) -> FeedSpec:
+        return FeedSpec(self.scope, self.name, fmt, self.title)
+
+
+def all_specs(session: Session, site_title: str) -> list[FeedSpec]:
+    """Every feed Loa serves: all, each category with articles, each source; 3 formats each."""
+    bases = [FeedSpec("all", "all", "rss", site_title)]
+    categories = session.execute(
+        select(Category.slug, Category.name)
+        .where(select(Article.id).where(Article.category_id == Category.id).exists())
+        .order_by(Category.name)
+    )
+    bases += [FeedSpec("category", slug, "rss", name) for slug, name in categories]
+    sources = session.scalars(select(Source.name).order_by(Source.name))
+    bases += [FeedSpec("source", name, "rss", name) for name in sources]
+    return [base.with_format(fmt) for base in bases for fmt in FORMATS]
+
+
+def find_spec(
+    session: Session, scope: str, name: str, fmt: str, site_title: str
+) -> FeedSpec | None:
+    """The feed a request names, or None when no such category/source/format exists."""
+    fmt_ = _FORMAT_BY_NAME.get(fmt)
+    if fmt_ is None:
+        return None
+    if scope == "all":
+        return FeedSpec("all", "all", fmt_, site_title)
+    if scope == "category":
+        title = session.scalar(select(Category.name).where(Category.slug == name))
+        return None if title is None else FeedSpec("category", name, fmt_, title)
+    found = session.scalar(select(Source.name).where(Source.name == name))
+    return None if found is None else FeedSpec("source", name, fmt_, found)
+
+
+_FORMAT_BY_NAME: dict[str, Format] = {fmt: fmt for fmt in FORMATS}
