@@ -25,6 +25,7 @@ from starlette.routing import Route
 from config.settings import Settings
 from feeds.build import DEFAULT_LIMIT, MAX_LIMIT, Query
 from feeds.cache import CachedFeed, FeedStore, feed_context, render_spec, store
+from feeds.fastpath import FeedFastPath
 from feeds.pages import home_page, opml
 from feeds.specs import CONTENT_TYPES, FeedSpec, all_specs, find_spec
 from news.db import write_session
@@ -126,7 +127,7 @@ class FeedService:
             return all_specs(session, self.settings.feed_title)
 
 
-def create_app(settings: Settings, factory: sessionmaker[Session]) -> Starlette:
+def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPath:
     """The ASGI app for `settings`, reading from the database behind `factory`."""
     service = FeedService(settings, factory)
     max_age = settings.feed_max_age
@@ -189,7 +190,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> Starlette:
             )
         return JSONResponse({"status": "ok", "articles": count})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", home),
             Route("/healthz", health),
@@ -198,6 +199,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> Starlette:
             Route("/feeds/{file}", feed),
         ]
     )
+    return FeedFastPath(app, service.store, max_age=max_age)
 
 
 def _respond(request: Request, doc: CachedFeed, max_age: int) -> Response:

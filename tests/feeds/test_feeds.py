@@ -249,3 +249,21 @@ def test_a_burst_of_identical_queries_renders_once(
         event.remove(engine, "before_cursor_execute", count)
     assert codes == [200] * 50
     assert article_selects == 1  # fifty readers, one render
+
+
+def test_fast_path_answers_exactly_like_the_full_app(
+    factory: sessionmaker[Session], settings: Settings, base: str
+) -> None:
+    add(factory, 1)
+    rebuild_all(factory, settings)
+    url = f"{base}/feeds/all.atom"
+    full = get(url, **{"Accept-Encoding": "identity"})  # loads the document into memory
+    fast = get(url, **{"Accept-Encoding": "identity"})  # now served by the fast path
+    assert fast.content == full.content
+    for header in ("etag", "last-modified", "cache-control", "content-type", "vary"):
+        assert fast.headers[header] == full.headers[header], header
+    for validator in (fast.headers["etag"], "*", f"W/{fast.headers['etag']}"):
+        assert get(url, **{"If-None-Match": validator}).status_code == 304
+    assert get(url, **{"If-None-Match": '"other"'}).status_code == 200
+    assert requests.head(url, timeout=10).content == b""
+    assert get(f"{base}/feeds/all.atom?limit=1").status_code == 200  # queries: the full app
