@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck check bench clean
+.PHONY: run test lint typecheck check bench bench-extract bench-publish bench-feeds clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,18 @@ check: lint typecheck test
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
-## make bench: extraction accuracy and speed (profile, zero-config, trafilatura)
-bench: $(STAMP)
+## make bench: every benchmark (extraction, publishing, feed serving); each prints
+## ratios against a baseline measured in the same run
+bench: bench-extract bench-publish bench-feeds
+
+bench-extract: $(STAMP)
 	$(BIN)/python bench/extract.py --repeat 3
+
+bench-publish: $(STAMP)
+	$(BIN)/python bench/publish.py
+
+## bench-feeds compares with nginx and drives load with wrk (Debian packages)
+bench-feeds: $(STAMP)
+	@command -v nginx >/dev/null && command -v wrk >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nginx wrk >/dev/null)
+	$(BIN)/python bench/feeds.py --seconds 10

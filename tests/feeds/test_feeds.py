@@ -267,3 +267,25 @@ def test_fast_path_answers_exactly_like_the_full_app(
     assert get(url, **{"If-None-Match": '"other"'}).status_code == 200
     assert requests.head(url, timeout=10).content == b""
     assert get(f"{base}/feeds/all.atom?limit=1").status_code == 200  # queries: the full app
+
+
+def test_feed_logo_and_full_content_switch(factory: sessionmaker[Session]) -> None:
+    settings = load_settings(
+        None,
+        environ={
+            "LOA_HTTP_PORT": str(free_port()),
+            "LOA_FEED_LOGO_URL": "https://tin.example.vn/logo.png",
+            "LOA_FEED_FULL_CONTENT": "false",
+        },
+    )
+    add(factory, 1, body="Toàn văn bài viết.")
+    rebuild_all(factory, settings)
+    with running_server(create_app(settings, factory), settings.http_port) as url:
+        rss = feedparser.parse(get(f"{url}/feeds/all.rss").content)
+        atom = lxml.etree.fromstring(get(f"{url}/feeds/all.atom").content)
+        doc = get(f"{url}/feeds/all.json").json()
+    assert rss.feed.image["href"] == "https://tin.example.vn/logo.png"
+    assert "content" not in rss.entries[0]
+    assert atom.findtext(f"{ATOM}logo") == "https://tin.example.vn/logo.png"
+    assert doc["icon"] == "https://tin.example.vn/logo.png"
+    assert "Toàn văn" not in doc["items"][0]["content_text"]
