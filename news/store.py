@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -87,6 +89,24 @@ def get_or_create_category(session: Session, name: str) -> Category | None:
     return category
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def storable(extracted: ExtractedArticle) -> ExtractedArticle:
+    """The article with control characters removed from every text field.
+
+    PostgreSQL refuses NUL bytes in text, and no reader wants the others; an
+    extractor or a CMS push can carry them in from a broken page.
+    """
+    fields = ("title", "category", "summary", "body", "author", "url", "canonical_url", "image")
+    changes: dict[str, Any] = {
+        name: _CONTROL.sub("", value)
+        for name in fields
+        if isinstance(value := getattr(extracted, name), str) and _CONTROL.search(value)
+    }
+    return replace(extracted, **changes) if changes else extracted
+
+
 def upsert_article(
     session: Session,
     extracted: ExtractedArticle,
@@ -101,6 +121,7 @@ def upsert_article(
     `page` (the fetched article page) supplies validators for later
     conditional re-checks. The caller's transaction commits.
     """
+    extracted = storable(extracted)
     identity = identity or extracted.canonical_url
     digest = content_hash(extracted.title, extracted.summary, extracted.body)
     category = get_or_create_category(session, extracted.category) if extracted.category else None

@@ -82,3 +82,18 @@ def test_writers_in_threads_do_not_fail_with_database_locked(
     assert errors == []
     with factory() as session:
         assert session.query(Source).count() == 40
+
+
+def test_control_characters_never_reach_the_database(factory: sessionmaker[Session]) -> None:
+    from dataclasses import replace
+
+    from news.models import Article
+    from news.store import upsert_article
+    from tests.helpers import extracted
+
+    dirty = replace(extracted(1), title="Tin\x00 mới\x1b", body="Nội\x00 dung\nđoạn hai")
+    with factory.begin() as session:
+        article_id = upsert_article(session, dirty, source=None).article_id
+    with factory() as session:
+        article = session.get_one(Article, article_id)
+        assert article.title == "Tin mới" and article.body == "Nội dung\nđoạn hai"
