@@ -34,3 +34,24 @@ def test_celery_reliability_settings(redis_url: str) -> None:
     assert {"loa.poll_source", "loa.publish", "loa.reconcile", "loa.rebuild_feeds"} <= set(
         app.loader.import_default_modules() and app.tasks.keys() or app.tasks.keys()
     )
+
+
+def test_a_burst_of_changes_enqueues_one_feed_rebuild(redis_url: str) -> None:
+    import redis as redis_lib
+
+    from tasks import runtime
+    from tasks.jobs import schedule_feed_rebuild
+
+    settings = load_settings(None, environ={"REDIS_URL": redis_url})
+    app = create_celery_app(settings)
+    app.control.purge()
+    client = redis_lib.Redis.from_url(runtime.redis_client_url(redis_url))
+    client.delete("loa:feeds:rebuild-queued")
+    try:
+        for _ in range(50):  # fifty articles stored by one poll
+            schedule_feed_rebuild()
+        assert client.llen("celery") == 1
+    finally:
+        app.control.purge()
+        client.delete("loa:feeds:rebuild-queued")
+        client.close()
