@@ -56,13 +56,21 @@ class ChannelRegistry:
         return row
 
     def target(self, configured: str) -> str:
-        """The chat id to send to; raises ChannelUnusable for a failed channel."""
-        with write_session(self.factory) as session:
-            row = self._row(session, configured)
-            if row.status == ChannelStatus.FAILED:
+        """The chat id to send to; raises ChannelUnusable for a failed channel.
+
+        Called for every message, so the common case (a known channel) is a
+        read; the row is written only the first time a chat is seen.
+        """
+        with self.factory() as session:
+            row = session.scalar(select(Channel).where(Channel.configured == configured))
+            known = row is not None
+            if row is not None and row.status == ChannelStatus.FAILED:
                 raise ChannelUnusable(row.last_error or "channel failed", chat_id=configured)
-            if row.chat_id:
+            if row is not None and row.chat_id:
                 return row.chat_id
+        if not known:
+            with write_session(self.factory) as session:
+                self._row(session, configured)
         if not configured.startswith("@") or getattr(self.sender, "dry_run", False):
             return configured
         chat = self.sender.send(BotRequest("getChat", {"chat_id": configured}), key="getChat")

@@ -30,6 +30,7 @@ from feeds.pages import home_page, opml
 from feeds.specs import CONTENT_TYPES, FeedSpec, all_specs, find_spec
 from news.db import write_session
 from news.models import Article
+from news.queries import latest_headlines
 
 QUERY_CACHE_SIZE = 256
 MAX_QUERY_CHARS = 100
@@ -247,14 +248,8 @@ def _not_modified(request: Request, doc: CachedFeed, etag: str) -> bool:
 
 
 def _home_data(service: FeedService) -> tuple[list[FeedSpec], list[tuple[str, str]]]:
-    with service.factory() as session:
-        specs = all_specs(session, service.settings.feed_title)
-        rows = session.execute(
-            select(Article.title, Article.canonical_url)
-            .order_by(Article.first_seen_at.desc())
-            .limit(20)
-        )
-        return specs, [(title, url) for title, url in rows]
+    headlines = [(h.title, h.url) for h in latest_headlines(service.factory, 20)]
+    return service.specs(), headlines
 
 
 def _article_count(factory: sessionmaker[Session]) -> int:

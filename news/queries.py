@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from news.models import Article
+from news.models import Article, ArticleStatus
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,11 @@ class Headline:
 
 
 def latest_headlines(factory: sessionmaker[Session], limit: int = 5) -> list[Headline]:
-    """The newest articles, newest first."""
+    """The newest articles still published by their source, newest first."""
     with factory() as session:
         rows = session.scalars(
             select(Article)
+            .where(Article.status == ArticleStatus.ACTIVE)
             .order_by(Article.published_at.desc().nulls_last(), Article.first_seen_at.desc())
             .limit(limit)
         )
