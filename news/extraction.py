@@ -137,8 +137,13 @@ def _image_src(el: Any) -> str | None:
     return None
 
 
-def _layout(root: Any) -> list[_Line]:
-    """Flatten the body into lines the way a browser breaks block elements."""
+def block_lines(el: Any, *, images: bool = False) -> list[_Line]:
+    """Text of `el` broken into lines the way a browser breaks block elements.
+
+    With `images`, each <img> becomes a line of its own carrying its source,
+    so callers can keep pictures in reading order. Shared by the landmark
+    extractor and the selector profiles.
+    """
     lines: list[_Line] = []
     pieces: list[str] = []
 
@@ -148,26 +153,31 @@ def _layout(root: Any) -> list[_Line]:
         if text:
             lines.append(_Line(text))
 
-    body = root.find("body")
-    for event, el in lxml.etree.iterwalk(body if body is not None else root, ("start", "end")):
-        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+    for event, node in lxml.etree.iterwalk(el, ("start", "end")):
+        tag = node.tag.lower() if isinstance(node.tag, str) else ""
         if event == "start":
             if tag in _BLOCK_TAGS or tag == "br":
                 flush()
-            if tag == "img":
+            if images and tag == "img":
                 flush()
-                src = _image_src(el)
+                src = _image_src(node)
                 if src:
                     lines.append(_Line("", image=src))
-            if el.text and tag:
-                pieces.append(el.text)
+            if node.text and tag:
+                pieces.append(node.text)
         else:
             if tag in _BLOCK_TAGS:
                 flush()
-            if el.tail:
-                pieces.append(el.tail)
+            if node is not el and node.tail:
+                pieces.append(node.tail)
     flush()
     return lines
+
+
+def _layout(root: Any) -> list[_Line]:
+    """The page body as lines, images included."""
+    body = root.find("body")
+    return block_lines(body if body is not None else root, images=True)
 
 
 # ---------------------------------------------------------------- landmarks

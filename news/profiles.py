@@ -24,8 +24,6 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import cssselect
-import lxml.etree
-import lxml.html
 from lxml.cssselect import CSSSelector
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
@@ -33,6 +31,7 @@ from news.dates import parse_vietnamese_datetime
 from news.errors import ExtractionError
 from news.extraction import (
     ExtractedArticle,
+    block_lines,
     canonicalize_url,
     discover_cms_links,
     extract_cms_article,
@@ -165,39 +164,10 @@ def _select(root: Any, css: str | None) -> list[Any]:
 
 # ---------------------------------------------------------------- text layout
 
-_BLOCK_TAGS = frozenset(
-    (
-        "address article aside blockquote caption center dd div dl dt figcaption figure footer "
-        "h1 h2 h3 h4 h5 h6 header hr li main ol p pre section table tbody td tfoot th thead tr ul"
-    ).split()
-)
-
 
 def _lines(el: Any) -> list[str]:
     """Text of ``el`` broken into lines at block elements, as a browser shows it."""
-    lines: list[str] = []
-    pieces: list[str] = []
-
-    def flush() -> None:
-        text = normalize_text("".join(pieces))
-        pieces.clear()
-        if text:
-            lines.append(text)
-
-    for event, node in lxml.etree.iterwalk(el, ("start", "end")):
-        tag = node.tag.lower() if isinstance(node.tag, str) else ""
-        if event == "start":
-            if tag in _BLOCK_TAGS or tag == "br":
-                flush()
-            if node.text and tag:
-                pieces.append(node.text)
-        else:
-            if tag in _BLOCK_TAGS:
-                flush()
-            if node is not el and node.tail:
-                pieces.append(node.tail)
-    flush()
-    return lines
+    return [line.text for line in block_lines(el)]
 
 
 def _text(el: Any) -> str:
