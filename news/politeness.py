@@ -20,6 +20,8 @@ from typing import Protocol
 
 import redis
 
+from news.errors import FetchError
+
 _ACQUIRE = """
 local slots, next_key = KEYS[1], KEYS[2]
 local max_concurrent, delay_ms, token, slot_ttl_ms =
@@ -82,7 +84,9 @@ class RedisGate:
             if wait_ms == 0:
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no turn at {host} within {self.max_wait}s")
+                # A FetchError, so the poll records it in the source's health
+                # like any other failure to read the site.
+                raise FetchError(f"no turn at {host} within {self.max_wait:g}s (host busy)")
             time.sleep(min(wait_ms, 1000) / 1000)
         try:
             yield

@@ -6,9 +6,20 @@ import threading
 import time
 import uuid
 
-import redis
+from zoneinfo import ZoneInfo
 
+import pytest
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import SourceConfig
+from news.errors import SourceError
+from news.fetch import Fetcher
+from news.models import SourceState
 from news.politeness import LocalGate, RedisGate
+from news.poll import poll_source
+from news.readers import reader_for
+from tests.conftest import free_port
 
 
 def _hammer(gate: RedisGate | LocalGate, host: str, workers: int) -> tuple[int, list[float]]:
@@ -56,3 +67,20 @@ def test_local_gate_spacing() -> None:
     peak, starts = _hammer(gate, "h.test", 3)
     assert peak == 1
     assert all(b - a >= 0.045 for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_no_turn_in_time_is_a_source_error_recorded_in_health(
+    factory: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    """A busy host is the source's failure (health records it), not a stray TimeoutError."""
+    host_gate = RedisGate(redis_client, max_concurrent=1, min_delay=0, max_wait=0.3)
+    port = free_port()  # nothing listens: the gate must give up before any connection
+    url = f"http://127.0.0.1:{port}/"
+    source = SourceConfig(name="busy", url=url, respect_robots=False)
+    fetcher = Fetcher(gate=host_gate, respect_robots=False)
+    with host_gate.slot(f"127.0.0.1:{port}"), pytest.raises(SourceError, match="no turn"):
+        poll_source(factory, source, fetcher, reader_for(None), tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+    with factory() as session:
+        state = session.query(SourceState).one()
+        assert state.consecutive_failures == 1
+        assert state.last_error is not None and "no turn" in state.last_error
