@@ -1,12 +1,20 @@
-"""Extraction accuracy and speed: profile extractor vs zero-config vs plain trafilatura.
+"""Extraction accuracy and speed: the reading paths Loa uses vs plain trafilatura.
 
 Usage: ``.venv/bin/python bench/extract.py [--repeat N]``
 
 Runs every extractor over the same saved pages in one process and prints, per
 corpus, a table of per-field accuracy and pages/second, plus ratios against
 plain trafilatura (``bare_extraction`` with default options), the baseline we
-must beat. Corpora plug in through :func:`load_corpus`; the table code knows
-nothing about where cases come from.
+must beat. Columns: ``profile`` and ``no profile`` go through
+:class:`news.readers.SiteReader`, exactly as ``loa extract`` and a poll read a
+page (with the page's site profile, and without one); ``zero-config`` is the
+profile-less extractor alone. Corpora plug in through :func:`load_corpus`; the
+table code knows nothing about where cases come from.
+
+Every page of each corpus (indexed or not) is also read by every reader, for
+articles and for links, as a poll would. A reader may refuse a page with a
+``SourceError``; any other exception is a crash: it is listed, and the command
+exits 1, so a crash cannot hide behind an accuracy table.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from news.errors import ExtractionError  # noqa: E402
+from news.errors import SourceError  # noqa: E402
+from news.extraction import ExtractedArticle  # noqa: E402
 from news.generic import extract_generic  # noqa: E402
 from news.profiles import BUILTIN_PROFILES  # noqa: E402
 from news.readers import reader_for  # noqa: E402
@@ -70,7 +80,9 @@ class Result:
     category: str | None = None
     published: str | None = None
     summary: str | None = None
+    author: str | None = None
     error: str | None = None
+    crashed: bool = False
 
 
 # ---------------------------------------------------------------- corpora
@@ -86,8 +98,15 @@ def _guess_url(site: str, file: str, html: str, kind: str) -> str:
 
 
 def _load_vi_news(entries: list[dict[str, Any]], base: Path) -> list[Case]:
+    """Indexed pages with their ground truth, then any other page as kind "unknown"."""
+    indexed = {e["file"] for e in entries}
+    extra = [
+        {"file": p.name, "site": "vi-news.test", "kind": "unknown"}
+        for p in sorted(base.glob("*.html"))
+        if p.name not in indexed
+    ]
     cases = []
-    for e in entries:
+    for e in [*entries, *extra]:
         path = base / e["file"]
         published = e.get("published")
         iso = [published["iso"], *published.get("also_accepted", [])] if published else None
@@ -130,41 +149,55 @@ def load_corpus(index_path: Path) -> list[Case]:
 Extractor = Callable[[Case, bytes], Result | None]
 
 
+def _outcome(read: Callable[[], ExtractedArticle]) -> Result:
+    """A refusal (SourceError) is an answer; any other exception is a crash."""
+    try:
+        a = read()
+    except SourceError as exc:
+        return Result(error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a crash is what we count
+        return Result(error=f"{type(exc).__name__}: {exc}", crashed=True)
+    iso = a.published_at.isoformat() if a.published_at else None
+    return Result(a.title, a.category, iso, a.summary, a.author)
+
+
 def run_profile(case: Case, data: bytes) -> Result | None:
-    """The site's profile extractor; ``None`` (not applicable) without a known profile."""
+    """The site's profile, read as a poll reads it; ``None`` (n/a) without a known profile."""
     if case.profile not in BUILTIN_PROFILES:
         return None
-    try:
-        a = reader_for(case.profile).article(
-            data, url=case.url, now=case.now, tz=TZ, summary_chars=400
-        )
-    except ExtractionError as exc:
-        return Result(error=str(exc))
-    iso = a.published_at.isoformat() if a.published_at else None
-    return Result(a.title, a.category, iso, a.summary)
+    reader = reader_for(case.profile)
+    return _outcome(
+        lambda: reader.article(data, url=case.url, now=case.now, tz=TZ, summary_chars=400)
+    )
+
+
+def run_no_profile(case: Case, data: bytes) -> Result | None:
+    """What `loa extract` and a source without ``profile:`` do with the page."""
+    reader = reader_for(None)
+    return _outcome(
+        lambda: reader.article(data, url=case.url, now=case.now, tz=TZ, summary_chars=400)
+    )
 
 
 def run_generic(case: Case, data: bytes) -> Result | None:
-    try:
-        a = extract_generic(data, url=case.url, now=case.now, tz=TZ)
-    except ExtractionError as exc:
-        return Result(error=str(exc))
-    iso = a.published_at.isoformat() if a.published_at else None
-    return Result(a.title, a.category, iso, a.summary)
+    """The zero-config extractor alone, for comparison with the path that wraps it."""
+    return _outcome(lambda: extract_generic(data, url=case.url, now=case.now, tz=TZ))
 
 
 def run_trafilatura(case: Case, data: bytes) -> Result | None:
     """Plain trafilatura, default options; its summary is the body's first paragraph."""
     doc = trafilatura.bare_extraction(data, url=case.url, with_metadata=True)
-    if doc is None:
+    if doc is None or isinstance(doc, dict):  # dict only with as_dict=True
         return Result(error="nothing extracted")
     first = next((p for p in (doc.text or "").split("\n") if p.strip()), "")
     categories = doc.categories or []
-    return Result(doc.title, " > ".join(categories), doc.date, summarize(first, 400))
+    author = doc.author or None
+    return Result(doc.title, " > ".join(categories), doc.date, summarize(first, 400), author)
 
 
 EXTRACTORS: dict[str, Extractor] = {
     "profile": run_profile,
+    "no profile": run_no_profile,
     "zero-config": run_generic,
     "trafilatura": run_trafilatura,
 }
@@ -213,6 +246,9 @@ class Score:
 
 
 def score(case: Case, r: Result, s: Score) -> None:
+    s.add("no crash", not r.crashed)
+    if case.kind == "unknown":
+        return
     if case.kind != "article":
         s.add("listing rejected", r.error is not None)
         return
@@ -230,6 +266,8 @@ def score(case: Case, r: Result, s: Score) -> None:
         summary = r.summary or ""
         s.add("lead start", summary.startswith(case.lead_first_words))
         s.f1.append(token_f1(summary, case.lead_first_words))
+    if case.author:
+        s.add("author", r.author == case.author)
 
 
 def measure(cases: list[Case], repeat: int) -> dict[str, Score]:
@@ -251,13 +289,15 @@ def measure(cases: list[Case], repeat: int) -> dict[str, Score]:
     return scores
 
 
-FIELDS = ["title", "date+time", "day", "no date → None", "category", "lead start"]
+FIELDS = ["title", "date+time", "day", "no date → None", "category", "lead start", "author"]
 
 
 def table(title: str, scores: dict[str, Score], baseline: str = "trafilatura") -> str:
     names = list(scores)
     fields = [
-        f for f in FIELDS + ["listing rejected"] if any(f in s.totals for s in scores.values())
+        f
+        for f in [*FIELDS, "listing rejected", "no crash"]
+        if any(f in s.totals for s in scores.values())
     ]
     rows = [[f, *(scores[n].cell(f) for n in names)] for f in fields]
     rows.append(["lead token F1", *(_f1(scores[n]) for n in names)])
@@ -281,6 +321,38 @@ def table(title: str, scores: dict[str, Score], baseline: str = "trafilatura") -
     return "\n".join(out)
 
 
+READERS: list[str | None] = [None, *sorted(BUILTIN_PROFILES)]
+
+
+def _crash(read: Callable[[], object]) -> str | None:
+    """None when `read` returns or refuses the page (SourceError); else what crashed."""
+    try:
+        read()
+    except SourceError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a crash is what we count
+        return f"{type(exc).__name__} {exc}"
+    return None
+
+
+def crashes(cases: list[Case]) -> list[str]:
+    """Every page through every reader, article and links as a poll reads them: the crashes."""
+    found = []
+    for case in cases:
+        data = case.path.read_bytes()
+        for name in READERS:
+            reader = reader_for(name)
+            label = name or "no profile"
+            article = _crash(
+                partial(reader.article, data, url=case.url, now=case.now, tz=TZ, summary_chars=400)
+            )
+            links = _crash(partial(reader.links, data, base_url=case.url))
+            for what, crash in (("article", article), ("links", links)):
+                if crash:
+                    found.append(f"{case.path.name} [{label}, {what}]: {crash}")
+    return found
+
+
 def _f1(s: Score) -> str:
     return f"{sum(s.f1) / len(s.f1):.3f}" if s.f1 and s.applicable else "n/a"
 
@@ -295,13 +367,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # "discarding data" noise
     warnings.simplefilter("ignore")  # third-party chatter must not garble the table
+    failures = 0
     for label, index in (("vi-news (real pages)", VI_NEWS), ("tests/sites corpus", SITES)):
         if not index.exists():
             print(f"== {label}: {index} not found, skipped")
             continue
-        print(table(label, measure(load_corpus(index), max(1, args.repeat))))
+        cases = load_corpus(index)
+        print(table(label, measure(cases, max(1, args.repeat))))
+        crashed = crashes(cases)
+        print(f"reading path: {len(cases)} pages × {len(READERS)} readers, {len(crashed)} crashes")
+        for line in crashed:
+            print(f"  CRASH {line}")
+        failures += len(crashed)
         print()
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -105,10 +105,9 @@ def parse_html(data: str | bytes, url: str) -> Any:
         root = lxml.html.document_fromstring(text)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"not an HTML page: {exc}", url=url) from exc
-    for junk in root.xpath("//script|//style|//noscript|//template"):
-        junk.drop_tree()
-    for comment in root.xpath("//comment()"):
-        comment.drop_tree()
+    for junk in root.xpath("//script|//style|//noscript|//template|//comment()"):
+        if junk.getparent() is not None:  # a comment may sit before or after <html>
+            junk.drop_tree()
     return root
 
 
