@@ -29,11 +29,13 @@ def read_article(
 ) -> ExtractedArticle:
     """Fetch (URL) or read (file) one article page and extract it.
 
-    Raises OSError for an unreadable file and LoaError subclasses for fetch
-    failures and non-article pages.
+    The page is read by the same :class:`news.readers.SiteReader` a source with
+    that profile (or none) is polled with, so `loa extract` and `loa preview`
+    show what a poll would store. Raises OSError for an unreadable file and
+    LoaError subclasses for fetch failures and non-article pages.
     """
     from news.fetch import Fetcher
-    from news.readers import extract_auto, reader_for
+    from news.readers import reader_for
 
     content_type = None
     if target.startswith(("http://", "https://")):
@@ -41,8 +43,7 @@ def read_article(
         content, address, content_type = page.content, url or page.url, page.content_type
     else:
         content, address = Path(target).read_bytes(), url or Path(target).resolve().as_uri()
-    read = extract_auto if profile is None else reader_for(profile, settings.profiles).article
-    return read(
+    return reader_for(profile, settings.profiles).article(
         content,
         url=address,
         now=now or utcnow(),

@@ -16,7 +16,10 @@ way a reader does. One module per job:
 * :mod:`news.generic_text`: body and lead;
 * :mod:`news.generic_links`: article links on listing pages.
 
-This module wires them together and decides whether a page is an article at all.
+This module wires them together and decides whether a page is an article at all:
+a page that is not a listing is one when it shows enough text, or, however short
+its body, when it has what a reader recognises as a news item: a title, a date
+printed near it and a lead (a two-line notice on a provincial portal).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from zoneinfo import ZoneInfo
 from news import generic_meta
 from news.errors import ExtractionError
 from news.extraction import ExtractedArticle
-from news.generic_dates import published_at
+from news.generic_dates import published_at, shown_date
 from news.generic_layout import Line, page_lines
 from news.generic_links import discover_generic_links
 from news.generic_page import jsonld, meta, page_text, parse
@@ -67,7 +70,8 @@ def extract_generic(
     # A short notice on a government portal is all sapo and two lines of body;
     # what a reader gets is both, so both count towards "is this an article".
     shown = len(body) + (len(lead) if lead[:SEEN_PREFIX] not in body else 0)
-    if shown < _MIN_BODY_CHARS or _looks_like_listing(root, lines, at, url):
+    too_short = shown < _MIN_BODY_CHARS and not _dated_item(lead, lines, at, now, tz)
+    if too_short or _looks_like_listing(root, lines, at, url):
         raise ExtractionError("no article body found (listing or junk page)", url=url)
     published, inferred = published_at(root, ld, lines, at, now, tz)
     category = generic_meta.category(root, ld)
@@ -80,10 +84,15 @@ def extract_generic(
         published_at=published,
         date_inferred=inferred,
         summary=summarize(lead, summary_chars),
-        body=body,
+        body=body or lead,
         image=generic_meta.image(root, url),
         author=generic_meta.author(root, ld),
     )
+
+
+def _dated_item(lead: str, lines: list[Line], at: int, now: datetime, tz: ZoneInfo) -> bool:
+    """A title on the page, a date printed near it and a lead: a news item however short."""
+    return bool(lead) and at >= 0 and shown_date(lines, at, now, tz) is not None
 
 
 _LISTING_WINDOW = 20

@@ -20,7 +20,7 @@ from news.dates import looks_like_header_clock, parse_vietnamese_datetime
 from news.generic_layout import HAS_TIME, UNDER_TITLE, Line
 from news.generic_page import clean, jsonld_value, meta
 
-__all__ = ["published_at"]
+__all__ = ["published_at", "shown_date"]
 
 _HAS_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}|\d{4}-\d{2}-\d{2}")
 #: Lines above the title are searched too (some CMSs print the date first), less far.
@@ -46,10 +46,13 @@ def _meta_date(root: Any, ld: list[dict[str, Any]]) -> str:
     return next((c for c in candidates if _HAS_DATE.search(c)), "")
 
 
-def _shown_date(
+def shown_date(
     lines: list[Line], at: int, now: datetime, tz: ZoneInfo
 ) -> tuple[datetime, bool] | None:
-    """The dated line closest to the title (after it preferred); link lists ignored."""
+    """The dated line closest to the title (after it preferred); link lists ignored.
+
+    Also the proof that a page is dated for a reader, not only for crawlers.
+    """
     start = max(0, at - _ABOVE_TITLE) if at >= 0 else 0
     stop = at + UNDER_TITLE if at >= 0 else _NO_ANCHOR_REACH
     best: tuple[int, datetime, bool] | None = None
@@ -77,7 +80,7 @@ def published_at(
     Metadata with a time of day wins unless the visible date agrees with it to
     the minute (then the visible one keeps the page's own offset and rounding).
     """
-    shown = _shown_date(lines, at, now, tz)
+    shown = shown_date(lines, at, now, tz)
     meta_text = _meta_date(root, ld)
     parsed = parse_vietnamese_datetime(meta_text, now=now, tz=tz) if meta_text else None
     if parsed is not None and HAS_TIME.search(meta_text):

@@ -289,3 +289,22 @@ def test_wordpress_time_datetime_but_not_the_update() -> None:
     assert article.title == "Chợ phiên vùng cao"
     assert article.published_at == datetime(2023, 1, 18, 8, 15, tzinfo=TZ)
     assert article.category == "Du lịch"
+
+
+def test_short_item_needs_a_title_a_date_and_a_lead() -> None:
+    """A two-line notice is an article when it shows a title, a date near it and a lead;
+    the same few lines without a date are no evidence of an article."""
+    notice = """<html><head><title>Cấm xe qua cầu đêm nay - Báo Mẫu</title>
+      <meta property="og:title" content="Cấm xe qua cầu đêm nay"></head><body>
+      <h1 class="title">Cấm xe qua cầu đêm nay</h1>{date}
+      <p class="sapo">Cầu cấm mọi phương tiện từ 23h đêm nay để sửa khe co giãn.</p>
+      <p>Xe đi cầu Long Biên.</p></body></html>"""
+    url = "https://bao.example.vn/thoi-su/cam-xe-qua-cau-dem-nay-1.html"
+    now = datetime(2023, 3, 14, tzinfo=TZ)
+    dated = notice.format(date='<span class="date">13/03/2023, 17:05</span>')
+    article = extract_generic(dated, url=url, now=now, tz=TZ)
+    assert article.title == "Cấm xe qua cầu đêm nay"
+    assert article.published_at == datetime(2023, 3, 13, 17, 5, tzinfo=TZ)
+    assert article.summary.startswith("Cầu cấm mọi phương tiện")
+    with pytest.raises(ExtractionError, match="no article body"):
+        extract_generic(notice.format(date=""), url=url, now=now, tz=TZ)

@@ -21,11 +21,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.loader import load_settings
+from loa.cli_tools import read_article
 from news.errors import SourceError
 from news.extraction import ExtractedArticle
+from news.fetch import Fetcher
+from news.poll import Candidate, read_candidate
 from news.profiles import BUILTIN_PROFILES
 from news.readers import SiteReader, reader_for
-from tests.sites.server import CORPUS_DIR, load_index
+from tests.sites.server import CORPUS_DIR, SiteServer, load_index
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2023, 3, 14, 9, 0, tzinfo=TZ)
@@ -101,3 +105,49 @@ def test_loa_extract_reads_a_page_with_a_comment_outside_html(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["title"] == "Đột nhập lò luyện thi công chức Hàn Quốc"
+
+
+def test_loa_extract_and_a_source_without_profile_read_every_page_alike(tmp_path: Path) -> None:
+    """`loa extract` (no --profile) and a configured source without ``profile:``: one path."""
+    settings = load_settings(environ={"LOA_DATA_DIR": str(tmp_path)})
+    differ = []
+    for page in PAGES:
+        path, url = page.values
+        by_cli: ExtractedArticle | str
+        by_source: ExtractedArticle | str
+        try:
+            by_cli = read_article(settings, str(path), url=url, now=NOW)
+        except SourceError as exc:
+            by_cli = f"refused: {exc}"
+        try:
+            by_source = reader_for(None).article(
+                path.read_bytes(), url=url, now=NOW, tz=settings.tz, summary_chars=400
+            )
+        except SourceError as exc:
+            by_source = f"refused: {exc}"
+        if by_cli != by_source:
+            differ.append(page.id)
+    assert differ == []
+
+
+SHORT = [e for e in load_index() if str(e.get("note", "")).startswith("short")]
+
+
+@pytest.mark.parametrize("with_profile", [True, False], ids=["profile", "no-profile"])
+@pytest.mark.parametrize("entry", SHORT, ids=[e["path"] for e in SHORT])
+def test_short_article_is_read_by_a_poll(
+    site_server: SiteServer, entry: dict[str, Any], with_profile: bool
+) -> None:
+    """A title, a date line and a lead make an article, however short the body,
+    whether the source names its CMS's profile or not."""
+    assert {e["profile"] for e in SHORT} == set(BUILTIN_PROFILES)  # each CMS style
+    reader = reader_for(entry["profile"] if with_profile else None)
+    url = site_server.url_for(entry["url"])
+    now = datetime.fromisoformat(entry["now"])
+    candidate = Candidate(url, reader.identity(url))
+    _, article, _ = read_candidate(candidate, Fetcher(respect_robots=False), reader, TZ, 400, now)
+    expected = entry["expected"]
+    assert article.title == expected["title"]
+    assert article.published_at == datetime.fromisoformat(expected["published_at"])
+    assert article.summary.startswith(expected["lead_first_words"])
+    assert article.category == expected["category"]
