@@ -54,17 +54,22 @@ def find_due_work(
         or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR) + OVERDUE_SLACK
     ]
     due = due_delivery_ids(session, now=now, stuck_after=stuck_after)
-    return DueWork(due, overdue, stale_articles(session))
+    return DueWork(due, overdue, stale_articles(session, now=now))
 
 
-def stale_articles(session: Session, limit: int = 200) -> list[int]:
-    """Articles whose posted messages show an old version or should be withdrawn."""
+def stale_articles(session: Session, limit: int = 200, *, now: datetime) -> list[int]:
+    """Articles whose posted messages show an old version or should be withdrawn.
+
+    A post whose fix is waiting (its `next_attempt_at` is later than `now`) is
+    left out until then, so a deferred or failing fix is not re-enqueued early.
+    """
     query = (
         select(Article.id)
         .join(Delivery, Delivery.article_id == Article.id)
         .where(
             Delivery.state == DeliveryState.SENT,
             Delivery.withdrawn_at.is_(None),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
             or_(
                 Article.status == ArticleStatus.WITHDRAWN,
                 Delivery.article_version < Article.version,

@@ -121,12 +121,14 @@ def fix_posts(article_id: int) -> None:
     corrector = Corrector(rt.publisher)
     with rt.factory() as session:
         stale = stale_deliveries(session, article_id)
+    waits = []  # a waiting fix is on its row (next_attempt_at); the others go on now
     for delivery_id in stale:
         outcome = corrector.fix(delivery_id)
         log.info("fix delivery %s: %s", delivery_id, outcome.status)
         if outcome.retry_in is not None:
-            fix_posts.apply_async((article_id,), countdown=min(outcome.retry_in, MAX_COUNTDOWN))
-            return
+            waits.append(outcome.retry_in)
+    if waits and min(waits) <= MAX_COUNTDOWN:  # later ones: the reconciler, when due
+        fix_posts.apply_async((article_id,), countdown=max(min(waits), 0))
 
 
 def schedule_feed_rebuild() -> None:

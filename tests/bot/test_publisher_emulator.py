@@ -6,21 +6,15 @@ limiter runs on a real Redis. Each test says what a newsroom would see.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.corrections import Corrector, stale_deliveries
-from bot.limiter import Limits, TelegramLimiter
 from bot.publisher import Publisher
-from bot.senders import TelegramSender
-from config.loader import load_settings
 from config.settings import Settings
 from news import ledger
 from news.db import utcnow
@@ -37,34 +31,6 @@ from news.models import (
 from news.store import upsert_article
 from telegram_emulator import Emulator
 from tests.helpers import extracted, store_article
-
-TOKEN = "123456:" + "A" * 35
-
-
-@pytest.fixture
-def settings(telegram_emulator: Emulator) -> Settings:
-    return load_settings(
-        None,
-        environ={"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": telegram_emulator.base_url},
-    )
-
-
-@pytest.fixture
-def sender(telegram_emulator: Emulator) -> Iterator[TelegramSender]:
-    telegram_sender = TelegramSender(TOKEN, base_url=telegram_emulator.base_url)
-    yield telegram_sender
-    telegram_sender.close()
-
-
-@pytest.fixture
-def publisher(
-    factory: sessionmaker[Session],
-    sender: TelegramSender,
-    settings: Settings,
-    redis_client: redis.Redis,
-) -> Publisher:
-    limiter = TelegramLimiter(redis_client, Limits(), prefix=f"loa:test:{uuid.uuid4().hex}")
-    return Publisher(factory, sender, settings, limiter=limiter)
 
 
 def plan(factory: sessionmaker[Session], article_id: int, chats: list[str]) -> list[int]:
