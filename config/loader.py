@@ -8,6 +8,7 @@ print it and exit with code 2 before starting anything.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from config.settings import ENVIRON, Settings
+from config.settings import DEMO_STATE_FILE, ENVIRON, Settings
 from news.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("loa.yaml")
@@ -64,12 +65,30 @@ def load_settings(
     data: dict[str, Any] = dict(file_data)
     try:
         settings = _build(data, env, path)
+        overrides = {**(overrides or {}), **_demo_portal(settings, path)}
         if overrides:
             merged = settings.model_dump(mode="python", exclude={"config_file"})
             settings = _build({**merged, **overrides}, {}, path)
     except ValidationError as exc:
         raise _config_error(exc, file_data, path, env) from None
     return settings
+
+
+def _demo_portal(settings: Settings, path: Path | None) -> dict[str, Any]:
+    """The demo source `loa run` uses in this data directory, for one-shot commands.
+
+    With no config file and no sources, `loa run` serves the demo portal and
+    saves its address under the data directory; `loa routes`, `loa poll` and
+    `loa check-source demo` then resolve the same source, channels and routes.
+    """
+    if path is not None or settings.sources or settings.demo_portal_url:
+        return {}
+    try:
+        saved = json.loads((settings.data_dir / DEMO_STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    url = saved.get("url") if isinstance(saved, dict) else None
+    return {"demo_portal_url": url} if isinstance(url, str) and url.startswith("http") else {}
 
 
 def _build(data: dict[str, Any], env: Mapping[str, str], path: Path | None) -> Settings:

@@ -35,6 +35,9 @@ from news.profiles import BUILTIN_PROFILES, SiteProfile
 from news.text import slugify
 
 DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+#: Under the data directory: the demo portal's address and schedule, written by
+#: `loa run` and read by one-shot commands so they see the same demo source.
+DEMO_STATE_FILE = "demo-portal.json"
 SourceKind = Literal["html", "rss", "sitemap"]
 Language = Literal["vi", "en"]
 
@@ -103,6 +106,10 @@ class ChannelConfig(_Strict):
     )
     send_mode: Literal["preview", "photo"] = "preview"
     long_caption: Literal["split", "preview"] = "split"
+    read_more: Literal["button", "link", "both"] = Field(
+        default="button",
+        description="the article link: an inline button, a 'Đọc tiếp' link in the text, or both",
+    )
     on_update: Literal["edit", "edit_and_note", "ignore"] = "edit"
     on_withdraw: Literal["delete", "mark", "ignore"] = "delete"
 
@@ -185,7 +192,12 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, env_prefix="LOA_"
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        env_prefix="LOA_",
+        # `TELEGRAM_BOT_TOKEN=` (as .env.example ships it) means "not set".
+        env_ignore_empty=True,
     )
 
     @classmethod
@@ -246,6 +258,27 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("demo_portal_url", "LOA_DEMO_PORTAL_URL")
     )
     config_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "telegram_bot_token",
+        "public_base_url",
+        "feed_logo_url",
+        "demo_portal_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty secret or URL in the YAML file means unset, as in the environment."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_api_base_url", mode="before")
+    @classmethod
+    def _empty_base_is_default(cls, value: object) -> object:
+        return (
+            DEFAULT_TELEGRAM_API_BASE_URL if isinstance(value, str) and not value.strip() else value
+        )
 
     @field_validator("timezone")
     @classmethod

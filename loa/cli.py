@@ -20,11 +20,26 @@ from sqlalchemy import Engine
 
 from config.loader import load_settings, resolve_config_path
 from config.settings import Settings
-from loa.logs import setup_logging
+from loa.entry import exit_code_for
+from loa.logs import redact_secrets, setup_logging
 from news.errors import ConfigError, LoaError
 
-app = typer.Typer(help="Loa: news sites → feeds and Telegram.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+_HELP = """Loa: news sites → feeds and Telegram.
+
+Global options (--config, --log-json, --log-level) may be given before or
+after the command name. Exit codes: 0 done, 1 the command failed, 2 Loa
+cannot run as configured (the message says what to do)."""
+# Plain help (no rich tables): typer's rich help shows flags as taking a <bool>.
+# No pretty tracebacks either: they print local variables, the token among them.
+app = typer.Typer(
+    help=_HELP, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(
+    help="Database schema commands.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(db_app, name="db")
 log = logging.getLogger("loa")
 T = TypeVar("T")
@@ -56,7 +71,13 @@ def main_options(
     ] = "INFO",
 ) -> None:
     """Global options."""
-    ctx.obj = Options(config=config, log_json=log_json, log_level=log_level.upper())
+    level = log_level.upper()
+    if level not in logging.getLevelNamesMapping():
+        raise typer.BadParameter(
+            f"{log_level!r} is not a log level (DEBUG, INFO, WARNING, ERROR)",
+            param_hint="--log-level",
+        )
+    ctx.obj = Options(config=config, log_json=log_json, log_level=level)
 
 
 def _settings(ctx: typer.Context, *, log_to_file: bool = False, **overrides: Any) -> Settings:
@@ -83,8 +104,21 @@ def _settings(ctx: typer.Context, *, log_to_file: bool = False, **overrides: Any
 
 
 def _fail(exc: LoaError) -> typer.Exit:
-    typer.echo(f"loa: {exc}", err=True)
-    return typer.Exit(1)
+    """One line, exit 2 for a set-up problem (config, database, Redis), else 1."""
+    typer.echo(f"loa: {redact_secrets(str(exc))}", err=True)
+    return typer.Exit(exit_code_for(exc))
+
+
+def _require_schema(settings: Settings) -> None:
+    """Long-running processes refuse to start on a database `loa db upgrade` never made."""
+    from news.db import make_engine
+    from news.migrate import ensure_current
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        ensure_current(engine)
+    finally:
+        engine.dispose()
 
 
 @contextmanager
@@ -137,6 +171,7 @@ def worker(
 
     settings = _settings(ctx, log_to_file=True)
     celery_app = create_celery_app(settings)
+    _require_schema(settings)
     celery_app.worker_main(
         [
             "worker",
@@ -168,6 +203,7 @@ def beat(ctx: typer.Context) -> None:
         )
         raise typer.Exit(3)
     try:
+        _require_schema(settings)
         if settings.telegram_bot_token is not None:
             from loa.cli_tools import report_channels
 
@@ -192,9 +228,12 @@ def serve(
     import uvicorn
 
     from feeds.server import create_app
+    from loa.ports import require_free_port
     from news.db import make_engine, make_session_factory
 
     settings = _settings(ctx, log_to_file=True, http_port=port, http_host=host)
+    _require_schema(settings)
+    require_free_port(settings.http_host, settings.http_port)
     factory = make_session_factory(make_engine(settings.effective_database_url))
     uvicorn.run(
         create_app(settings, factory),
@@ -214,6 +253,7 @@ def bot(ctx: typer.Context) -> None:
     if settings.telegram_bot_token is None:
         typer.echo("loa: TELEGRAM_BOT_TOKEN is not set; the bot cannot start", err=True)
         raise typer.Exit(2)
+    _require_schema(settings)
     run_polling(settings)
 
 
@@ -391,8 +431,12 @@ def _environ() -> dict[str, str]:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="loa")
+    """Console-script entry point: see loa.entry for argument order and exit codes."""
+    import sys
+
+    from loa.entry import run_cli
+
+    raise SystemExit(run_cli(lambda args: app(args=args, prog_name="loa"), sys.argv[1:]))
 
 
 if __name__ == "__main__":  # pragma: no cover

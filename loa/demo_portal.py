@@ -14,18 +14,20 @@ from __future__ import annotations
 import argparse
 import html
 import logging
-import math
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from loa.demo_stories import STORIES, Story
+from loa.demo_timeline import DemoState, DemoTimeline
 from news.text import slugify
 
 __all__ = ["FIRST_ID", "STORIES", "DemoPortal", "Story", "main"]
@@ -37,6 +39,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SITE_NAME = "Cổng thông tin điện tử Đảng bộ tỉnh (bản demo)"
 FIRST_ID = 1001
 LISTING_SIZE = 20
+ALIVE_EVERY = 5.0  # seconds between "still up" notes in the state file
 _WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
 _COLORS = ("#8b1a1a", "#1a4f8b", "#2e7d32", "#6a1b9a")
 _ARTICLE_PATH = re.compile(r"^/tin-tuc/(?:[a-z0-9-]*-)?(\d+)\.html$")
@@ -83,6 +86,7 @@ class DemoPortal:
         interval_seconds: float = 60.0,
         initial_articles: int = 3,
         clock: Callable[[], float] = time.time,
+        state: DemoState | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
@@ -92,10 +96,61 @@ class DemoPortal:
         self.started_at = clock() if started_at is None else started_at
         self.interval_seconds = interval_seconds
         self.initial_articles = initial_articles
+        self.state = state
+        self.timeline = (
+            state.timeline
+            if state is not None
+            else DemoTimeline.starting(
+                self.started_at, interval_seconds=interval_seconds, initial=initial_articles
+            )
+        )
         self._hits = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._server = _PortalServer((host, port), _Handler, self)
+        self._server = _bind(host, port)
+        self._server.portal = self
+        if state is not None:
+            state.port = int(self._server.server_address[1])
+            self._keep_alive(force=True)
+
+    @classmethod
+    def resume(
+        cls,
+        state_path: Path,
+        *,
+        interval_seconds: float = 60.0,
+        initial_articles: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> DemoPortal:
+        """The portal `loa run` left in `state_path`: same port if free, same articles.
+
+        Nothing that was shown before is shown again under a new address or
+        date, so a restart of `loa run` posts nothing twice (see loa.demo_timeline).
+        """
+        state = DemoState.load(
+            state_path, now=clock(), interval_seconds=interval_seconds, initial=initial_articles
+        )
+        return cls(
+            port=state.port,
+            interval_seconds=state.timeline.interval_seconds,
+            initial_articles=initial_articles,
+            clock=clock,
+            state=state,
+        )
+
+    def _keep_alive(self, *, force: bool = False) -> None:
+        """Note in the state file that the portal was up now (at most every few seconds)."""
+        if self.state is None:
+            return
+        with self._lock:  # handler threads call this concurrently
+            now = self.clock()
+            if not force and now - self.state.last_alive < ALIVE_EVERY:
+                return
+            self.state.last_alive = now
+            try:
+                self.state.save()
+            except OSError as exc:
+                logger.warning("cannot save demo portal state: %s", exc)
 
     @property
     def url(self) -> str:
@@ -122,6 +177,7 @@ class DemoPortal:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        self._keep_alive(force=True)
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted."""
@@ -138,18 +194,11 @@ class DemoPortal:
 
     def appears_at(self, k: int) -> float:
         """Epoch seconds at which article ``k`` becomes visible."""
-        return self.started_at + (k - self.initial_articles + 1) * self.interval_seconds
+        return self.timeline.appears_at(k)
 
     def visible_count(self, now: float | None = None) -> int:
         """How many articles are published at ``now`` (default: the clock)."""
-        now = self.clock() if now is None else now
-        elapsed = (now - self.started_at) / self.interval_seconds
-        count = max(0, self.initial_articles + math.floor(elapsed))
-        while count > 0 and self.appears_at(count - 1) > now:  # float edges
-            count -= 1
-        while self.appears_at(count) <= now:
-            count += 1
-        return count
+        return self.timeline.visible_count(self.clock() if now is None else now)
 
     def article(self, k: int) -> _Article:
         """Article number ``k`` (0-based), published or not."""
@@ -270,6 +319,7 @@ class DemoPortal:
 
     def respond(self, path: str) -> tuple[HTTPStatus, str, str]:
         """(status, content type, body) for a request path."""
+        self._keep_alive()
         html_type = "text/html; charset=utf-8"
         if path in ("/", "/index.html"):
             return HTTPStatus.OK, html_type, self.listing_page()
@@ -293,12 +343,26 @@ class _PortalServer(ThreadingHTTPServer):
     """ThreadingHTTPServer that knows its portal, so handlers need no globals."""
 
     daemon_threads = True
+    portal: DemoPortal
 
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], portal: DemoPortal
-    ) -> None:
-        self.portal = portal
-        super().__init__(address, handler)
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-answer is normal; anything else is logged once."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            logger.debug("client %s went away: %s", client_address, error)
+            return
+        logger.warning("demo portal: error answering %s: %r", client_address, error)
+
+
+def _bind(host: str, port: int) -> _PortalServer:
+    """The server on `port`, or on a free port when that one is taken (or 0)."""
+    try:
+        return _PortalServer((host, port), _Handler)
+    except OSError:
+        if port == 0:
+            raise
+        logger.warning("demo portal port %s is taken; using another one", port)
+        return _PortalServer((host, 0), _Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -18,7 +18,27 @@ from pathlib import Path
 from typing import Any
 
 REDACTED = "[REDACTED]"
-_NOISY = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "urllib3": logging.WARNING}
+#: Every secret this process was told about, so the entry point can redact the
+#: one line it prints for an error that escaped logging (see loa.entry).
+_KNOWN_SECRETS: set[str] = set()
+#: Loggers held above INFO: httpx logs URLs (token inside); alembic, Celery's
+#: per-task "received/succeeded" lines and the like are not what an operator
+#: watches for. `--log-level DEBUG` still lowers the root, not these.
+_NOISY = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "alembic": logging.WARNING,
+    "celery.worker.strategy": logging.WARNING,
+    "celery.app.trace": logging.WARNING,
+    "celery.worker.consumer": logging.WARNING,
+    "celery.beat": logging.WARNING,
+}
+
+
+def redact_secrets(text: str, *, extra: Iterable[str] = ()) -> str:
+    """`text` with every known secret (and `extra`) replaced by ``[REDACTED]``."""
+    return RedactingFilter([*_KNOWN_SECRETS, *extra]).redact(text)
 
 
 class RedactingFilter(logging.Filter):
@@ -84,6 +104,8 @@ def setup_logging(
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+    secrets = list(secrets)
+    _KNOWN_SECRETS.update(s for s in secrets if s)
     redactor = RedactingFilter(secrets)
     formatter: logging.Formatter = (
         JsonFormatter()

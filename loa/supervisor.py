@@ -23,9 +23,10 @@ from typing import Any
 
 import psutil
 
-from config.settings import Settings
+from config.settings import DEMO_STATE_FILE, Settings
 from loa.demo_portal import DemoPortal
 from loa.embedded_redis import EmbeddedRedis
+from loa.ports import require_free_port
 from news.db import make_engine
 from news.migrate import upgrade
 
@@ -98,7 +99,9 @@ class Supervisor:
         finally:
             engine.dispose()
         if not self.settings.sources and self.config_path is None:
-            self.portal = DemoPortal(port=0)
+            # Same port and articles as the last run in this data directory, so a
+            # restart announces nothing twice (see loa.demo_timeline).
+            self.portal = DemoPortal.resume(data_dir / DEMO_STATE_FILE)
             self.portal.start()
             env["LOA_DEMO_PORTAL_URL"] = self.portal.url
         if self.use_emulator:
@@ -131,12 +134,16 @@ class Supervisor:
         """The processes to run, each a `loa` subcommand."""
         base = [sys.executable, "-m", "loa"] + (["--log-json"] if self.log_json else [])
         names = ["worker", "beat", "serve"]
-        if self.settings.telegram_bot_token is not None or "TELEGRAM_BOT_TOKEN" in env:
+        if (
+            self.settings.telegram_bot_token is not None
+            or env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        ):
             names.append("bot")
         return [Child(name, base + [name], env=env) for name in names]
 
     def run(self) -> int:
         """Start everything, supervise until a stop signal; return the exit code."""
+        require_free_port(self.settings.http_host, self.settings.http_port)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         try:

@@ -56,11 +56,20 @@ def head_revision() -> str | None:
 
 
 def ensure_current(engine: Engine) -> None:
-    """Raise a clear StorageError when the schema is not migrated to head."""
+    """Raise a clear StorageError (saying what to run) unless the schema is at head."""
+    database = engine.url.database
+    on_disk = database is not None and database not in ("", ":memory:")
+    if engine.dialect.name == "sqlite" and on_disk and not Path(str(database)).is_file():
+        raise StorageError(
+            f"no database at {database}: run `loa db upgrade` first "
+            "(`loa run` migrates for you), or set LOA_DATA_DIR / DATABASE_URL to an existing one"
+        )
     try:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise StorageError(f"database unreachable: {exc.__class__.__name__}: {exc}") from exc
+        raise StorageError(
+            f"database unreachable ({exc.__class__.__name__}: {exc}); check DATABASE_URL"
+        ) from exc
     if current != head_revision():
         raise StorageError(
             f"database schema is at {current or 'nothing'}, code expects {head_revision()}: "

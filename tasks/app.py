@@ -16,7 +16,9 @@ from celery import Celery
 from celery.signals import setup_logging, worker_process_init
 
 from config.settings import Settings
+from news.errors import ConfigError
 from tasks import runtime
+from tasks.runtime import NO_REDIS
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
 def create_celery_app(settings: Settings) -> Celery:
     """A configured Celery app; also makes `settings` this process's task runtime."""
     if not settings.redis_url:
-        raise RuntimeError("a broker is required: set REDIS_URL or start via `loa run`")
+        raise ConfigError(NO_REDIS)
     runtime.configure(settings)
     app = Celery("loa", broker=settings.redis_url, include=TASK_MODULES)
     app.conf.update(

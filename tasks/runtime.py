@@ -19,9 +19,16 @@ from bot.publisher import Publisher
 from bot.senders import OutboxSender, Sender, TelegramSender
 from config.settings import Settings, SourceConfig
 from news.db import make_engine, make_session_factory
+from news.errors import ConfigError
 from news.fetch import Fetcher
 from news.politeness import RedisGate
 from news.readers import SiteReader, reader_for
+
+#: What a process that needs Redis says when it has none.
+NO_REDIS = (
+    "REDIS_URL is not set: `loa run` starts a bundled Redis for its worker and beat; "
+    "to run `loa worker` or `loa beat` on their own, set REDIS_URL=redis://HOST:6379/0"
+)
 
 
 def redis_client_url(url: str) -> str:
@@ -65,7 +72,7 @@ class Runtime:
         if self._redis is None:
             url = self.settings.redis_url
             if not url:
-                raise RuntimeError("REDIS_URL is not set for this process")
+                raise ConfigError(NO_REDIS)
             self._redis = redis.Redis.from_url(redis_client_url(url))
         return self._redis
 

@@ -39,4 +39,4 @@ def test_check_source_prints_articles_and_problems(site_server: SiteServer, tmp_
     assert "HTTP 404" in dead.stdout
 
     unknown = _run(config, "nosuch", tmp_path)
-    assert unknown.returncode == 1 and "no source named 'nosuch'" in unknown.stderr
+    assert unknown.returncode == 2 and "no source named 'nosuch'" in unknown.stderr

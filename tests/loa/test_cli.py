@@ -13,9 +13,11 @@ from news.migrate import head_revision
 FIXTURE = Path(__file__).resolve().parents[1] / "news" / "fixtures" / "portal-article.html"
 
 
-def loa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def loa(
+    *args: str, cwd: Path, drop: set[str] | frozenset[str] = frozenset()
+) -> subprocess.CompletedProcess[str]:
     # Never touch the developer's or CI's real database: SQLite under cwd/var.
-    drop = {"LOA_CONFIG", "TELEGRAM_BOT_TOKEN", "DATABASE_URL"}
+    drop = {"LOA_CONFIG", "TELEGRAM_BOT_TOKEN", "DATABASE_URL", *drop}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["LOA_DATA_DIR"] = str(cwd / "var")
     return subprocess.run(
@@ -74,7 +76,7 @@ def test_db_upgrade_then_poll_unknown_source(tmp_path: Path) -> None:
     assert status.returncode == 0, status.stderr
     assert "possible duplicates: 0" in status.stdout
     unknown = loa("poll", "nosuch", cwd=tmp_path)
-    assert unknown.returncode == 1
+    assert unknown.returncode == 2  # a config mistake: exit 2 with one line
     assert "no source named 'nosuch'" in unknown.stderr
 
 
@@ -98,3 +100,62 @@ def test_routes_and_preview(tmp_path: Path) -> None:
     assert request["method"] == "sendPhoto"  # the chat's photo mode
     assert "Read more" in json.dumps(request, ensure_ascii=False)
     assert "Lê Văn Dũng" in request["params"]["caption"]
+
+
+def test_one_shot_commands_see_the_demo_that_loa_run_serves(tmp_path: Path) -> None:
+    """`loa routes` / `loa check-source demo` resolve what `loa run` runs in the same data dir."""
+    from loa.demo_portal import DemoPortal
+
+    portal = DemoPortal.resume(tmp_path / "var" / "demo-portal.json")
+    portal.start()
+    try:
+        routes = loa("routes", cwd=tmp_path)
+        assert routes.returncode == 0, routes.stderr
+        assert "@loa_demo" in routes.stdout and "no routes" not in routes.stdout
+        checked = loa("check-source", "demo", "--sample", "1", cwd=tmp_path)
+        assert "no source named" not in checked.stderr
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "demo: listing" in checked.stdout and "3 article links" in checked.stdout
+    finally:
+        portal.stop()
+
+
+def _one_clean_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("loa: ")
+    return lines[0]
+
+
+def test_worker_and_beat_without_redis_say_what_to_do(tmp_path: Path) -> None:
+    assert loa("db", "upgrade", cwd=tmp_path).returncode == 0
+    for command in ("worker", "beat"):
+        done = loa(command, cwd=tmp_path, drop={"REDIS_URL"})
+        assert done.returncode == 2, done.stderr
+        line = _one_clean_line(done)
+        assert "REDIS_URL" in line and "loa run" in line
+
+
+def test_commands_on_a_fresh_data_dir_point_to_db_upgrade(tmp_path: Path) -> None:
+    for args in (("poll",), ("status",), ("serve", "--port", "0")):
+        done = loa(*args, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "loa db upgrade" in _one_clean_line(done)
+
+
+def test_global_options_after_the_command_and_bad_log_level(tmp_path: Path) -> None:
+    assert loa("db", "upgrade", cwd=tmp_path).returncode == 0
+    after = loa("status", "--log-json", "--log-level", "warning", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert "possible duplicates: 0" in after.stdout
+    bogus = loa("status", "--log-level", "BOGUS", cwd=tmp_path)
+    assert bogus.returncode == 2
+    assert "BOGUS" in bogus.stderr and "Traceback" not in bogus.stderr
+
+
+def test_help_shows_flags_without_a_value_type(tmp_path: Path) -> None:
+    done = loa("run", "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "--emulator" in done.stdout
+    assert "<bool>" not in done.stdout

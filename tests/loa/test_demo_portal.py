@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -185,3 +186,57 @@ def test_main_serves_until_interrupted(http: requests.Session) -> None:
         finally:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=10) == 0
+
+
+def test_resumed_portal_keeps_port_articles_and_dates(
+    tmp_path: Path, http: requests.Session
+) -> None:
+    """A restart of `loa run` must not show the same stories under new URLs or dates."""
+    now = [1_000_000.0]
+    state = tmp_path / "demo-portal.json"
+    first = DemoPortal.resume(state, interval_seconds=60, initial_articles=3, clock=lambda: now[0])
+    first.start()
+    now[0] += 150  # two more articles appear
+    listing = http.get(first.url + "/", timeout=5).text
+    before = [(p, first.appears_at(k)) for k, p in enumerate(reversed(listing_links(listing)))]
+    assert len(before) == 5
+    url = first.url
+    first.stop()
+    http.close()  # drop the kept-alive connection still served by the old portal's thread
+
+    now[0] += 3 * 3600  # Loa stopped for three hours: nothing is published meanwhile
+    second = DemoPortal.resume(state, interval_seconds=60, initial_articles=3, clock=lambda: now[0])
+    second.start()
+    try:
+        assert second.url == url  # same port, so stored links keep working
+        listing = http.get(second.url + "/", timeout=5).text
+        after = [(p, second.appears_at(k)) for k, p in enumerate(reversed(listing_links(listing)))]
+        assert after == before  # same paths, same publication moments
+        assert second.appears_at(5) == now[0] + 60  # the story after them comes one interval later
+        now[0] += 61
+        assert second.visible_count() == 6
+    finally:
+        second.stop()
+
+
+def test_resume_takes_another_port_when_the_saved_one_is_busy(tmp_path: Path) -> None:
+    state = tmp_path / "demo-portal.json"
+    first = DemoPortal.resume(state)
+    first.start()  # still holding the port
+    try:
+        second = DemoPortal.resume(state)
+        assert second.url != first.url
+        second.stop()
+    finally:
+        first.stop()
+
+
+def test_unreadable_state_starts_afresh(tmp_path: Path) -> None:
+    state = tmp_path / "demo-portal.json"
+    state.write_text("{not json", encoding="utf-8")
+    portal = DemoPortal.resume(state, initial_articles=3)
+    try:
+        assert portal.visible_count() == 3
+        assert json.loads(state.read_text(encoding="utf-8"))["url"] == portal.url
+    finally:
+        portal.stop()
