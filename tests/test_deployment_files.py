@@ -51,7 +51,41 @@ def test_env_example_names_every_variable_compose_needs() -> None:
         for line in (ROOT / ".env.example").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     }
-    assert {"TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL"} <= env_names
+    assert {"TELEGRAM_BOT_TOKEN", "POSTGRES_PASSWORD", "REDIS_URL"} <= env_names
+
+
+def test_the_database_password_is_written_once() -> None:
+    """DATABASE_URL is composed from POSTGRES_PASSWORD, so the two cannot drift apart."""
+    env_text = (ROOT / ".env.example").read_text()
+    assert env_text.count("change-me") == 1
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in LOA_SERVICES:
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert "${POSTGRES_PASSWORD:?" in url, name
+    assert "${POSTGRES_PASSWORD:?" in services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+
+
+def test_flower_is_not_published_beyond_loopback() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name, service in services.items():
+        for mapping in service.get("ports", []):
+            if name != "web":
+                assert str(mapping).startswith("127.0.0.1:"), (name, mapping)
+
+
+def test_docker_build_context_leaves_out_venv_data_and_secrets() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", "var", ".git", ".env"} <= ignored
+
+
+def test_example_config_posts_to_an_obvious_placeholder() -> None:
+    example = yaml.safe_load((ROOT / "loa.example.yaml").read_text(encoding="utf-8"))
+    chats = [c["chat"] for c in example["channels"]] + [r["channel"] for r in example["routes"]]
+    assert chats and all("replace_with_your_channel" in chat for chat in chats), chats
 
 
 def test_dockerfile_installs_every_package() -> None:

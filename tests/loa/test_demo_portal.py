@@ -240,3 +240,21 @@ def test_unreadable_state_starts_afresh(tmp_path: Path) -> None:
         assert json.loads(state.read_text(encoding="utf-8"))["url"] == portal.url
     finally:
         portal.stop()
+
+
+def test_a_client_resetting_the_connection_prints_no_traceback(
+    portal: DemoPortal, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import struct
+
+    host, port = portal.url.removeprefix("http://").split(":")
+    for _ in range(3):
+        client = socket.create_connection((host, int(port)))
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # RST, not FIN
+    time.sleep(0.3)
+    assert requests.get(portal.url + "/", timeout=5).status_code == 200  # still serving
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "ConnectionResetError" not in captured.err
