@@ -58,6 +58,7 @@ def render_options(settings: Settings, chat: str) -> RenderOptions:
         "language": cfg.language,
         "send_mode": cfg.send_mode,
         "long_caption": cfg.long_caption,
+        "read_more": cfg.read_more,
     }
     if cfg.template:
         options["template"] = cfg.template

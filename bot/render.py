@@ -7,6 +7,12 @@ part that gives way when a message would pass 4096 characters (1024 for a
 caption), so the title, date and link always survive, and nothing is ever cut
 inside a tag or an entity (the cut happens on the plain summary, before it is
 escaped).
+
+Each channel says where the article link goes (`read_more`): an inline
+button under the post (the default), a "Đọc tiếp" link at the end of the
+text, or both. The link preview shows the article's image, unless that image
+is an SVG, which Telegram does not show as a picture: then the article page's
+own preview is used, and photo mode falls back to the preview post.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from news.models import Article
@@ -24,6 +31,7 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 SendMode = Literal["preview", "photo"]
 LongCaption = Literal["split", "preview"]
+ReadMore = Literal["button", "link", "both"]
 
 LABELS = {
     "vi": {
@@ -37,9 +45,10 @@ LABELS = {
         "corrected": "Updated",
     },
 }
-DEFAULT_TEMPLATE = (
-    '<b>{title}</b>\n{category_line}{date}\n\n{summary}\n\n<a href="{url}">{read_more}</a>'
-)
+#: The post without the article link in its text (`read_more: button`).
+BUTTON_TEMPLATE = "<b>{title}</b>\n{category_line}{date}\n\n{summary}"
+#: The post with a "Đọc tiếp" link at its end (`read_more: link` or `both`).
+DEFAULT_TEMPLATE = BUTTON_TEMPLATE + '\n\n<a href="{url}">{read_more}</a>'
 ALLOWED_TAGS = frozenset(
     "b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote".split()
 )
@@ -63,14 +72,23 @@ class RenderOptions:
 
     tz: ZoneInfo
     language: str = "vi"
-    template: str = DEFAULT_TEMPLATE
+    #: A channel's own template, used as written; None: the default for `read_more`.
+    template: str | None = None
     send_mode: SendMode = "preview"
     long_caption: LongCaption = "split"
+    read_more: ReadMore = "button"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def labels(self) -> dict[str, str]:
         return LABELS.get(self.language, LABELS["vi"])
+
+    @property
+    def text_template(self) -> str:
+        """The template the text is made from (the link is in it unless button-only)."""
+        if self.template is not None:
+            return self.template
+        return BUTTON_TEMPLATE if self.read_more == "button" else DEFAULT_TEMPLATE
 
 
 def check_template(template: str) -> str:
@@ -124,25 +142,41 @@ def compose(
     budget = len(source)
     while True:
         values["summary"] = html.escape(summarize(source, max_chars=max(budget, 0)))
-        text = opts.template.format(**values)
+        text = opts.text_template.format(**values)
         over = visible_length(text) - limit
         if over <= 0 or budget <= 0:
             break
         budget -= max(over, 1)
     if visible_length(text) > limit:  # even an empty summary does not fit: drop the date
         values["summary"], values["date"], values["category_line"] = "", "", ""
-        text = opts.template.format(**values)
-    return text.replace("\n\n\n\n", "\n\n")
+        text = opts.text_template.format(**values)
+    return text.replace("\n\n\n\n", "\n\n").rstrip()
 
 
-def _button(article: Article, opts: RenderOptions) -> dict[str, Any]:
+def _button(article: Article, opts: RenderOptions) -> dict[str, Any] | None:
+    """The inline "read more" button, unless the channel wants the link in the text only."""
+    if opts.read_more == "link":
+        return None
     return {"inline_keyboard": [[{"text": opts.labels["read_more"], "url": article.canonical_url}]]}
+
+
+def is_svg(url: str) -> bool:
+    """True for an SVG image URL (Telegram shows no picture for those)."""
+    if url[:15].lower().startswith("data:image/svg"):
+        return True
+    return urlsplit(url).path.lower().endswith((".svg", ".svgz"))
+
+
+def picture(article: Article) -> str | None:
+    """The article's image if Telegram can show it as a picture, else None."""
+    return article.image if article.image and not is_svg(article.image) else None
 
 
 def render_post(article: Article, *, chat_id: str, opts: RenderOptions) -> list[BotRequest]:
     """The requests that announce `article` in `chat_id` (one, or photo + text)."""
     markup = _button(article, opts)
-    if opts.send_mode == "photo" and article.image:
+    image = picture(article)
+    if opts.send_mode == "photo" and image:
         caption = compose(article, opts, limit=CAPTION_LIMIT)
         full = compose(article, opts, limit=TEXT_LIMIT)
         if caption == full or opts.long_caption == "split":
@@ -150,12 +184,12 @@ def render_post(article: Article, *, chat_id: str, opts: RenderOptions) -> list[
                 "sendPhoto",
                 {
                     "chat_id": chat_id,
-                    "photo": article.image,
+                    "photo": image,
                     "caption": caption
                     if caption == full
                     else compose(article, opts, limit=CAPTION_LIMIT, summary=""),
                     "parse_mode": "HTML",
-                    "reply_markup": markup,
+                    **_markup(markup),
                 },
             )
             if caption == full:
@@ -164,18 +198,28 @@ def render_post(article: Article, *, chat_id: str, opts: RenderOptions) -> list[
     return [_text_request(article, chat_id, compose(article, opts, limit=TEXT_LIMIT), markup)]
 
 
+def _markup(markup: dict[str, Any] | None) -> dict[str, Any]:
+    """The `reply_markup` parameter, or none at all when there is no button."""
+    return {} if markup is None else {"reply_markup": markup}
+
+
 def _text_request(
-    article: Article, chat_id: str, text: str, markup: dict[str, Any], *, preview: bool = True
+    article: Article,
+    chat_id: str,
+    text: str,
+    markup: dict[str, Any] | None,
+    *,
+    preview: bool = True,
 ) -> BotRequest:
     params: dict[str, Any] = {
         "chat_id": chat_id,
         "text": text,
         "parse_mode": "HTML",
-        "reply_markup": markup,
+        **_markup(markup),
     }
     if preview:
         params["link_preview_options"] = {
-            "url": article.image or article.canonical_url,
+            "url": picture(article) or article.canonical_url,
             "prefer_large_media": True,
             "show_above_text": True,
         }
@@ -203,7 +247,7 @@ def render_edits(
         if method == "sendPhoto":
             params = {"chat_id": chat_id, "message_id": message_id, "parse_mode": "HTML"}
             params["caption"] = new.params.get("caption", new.params.get("text", ""))
-            params["reply_markup"] = new.params["reply_markup"]
+            params.update(_markup(new.params.get("reply_markup")))
             edits.append(BotRequest("editMessageCaption", params))
         else:
             text = new.params.get("text") or compose(article, opts, limit=TEXT_LIMIT)
@@ -212,7 +256,7 @@ def render_edits(
                 "message_id": message_id,
                 "text": text,
                 "parse_mode": "HTML",
-                "reply_markup": new.params["reply_markup"],
+                **_markup(new.params.get("reply_markup")),
             }
             if "link_preview_options" in new.params:
                 params["link_preview_options"] = new.params["link_preview_options"]

@@ -48,7 +48,8 @@ def test_hostile_title_and_huge_summary_render_a_valid_message(
         summary="Câu có <b>thẻ</b> & ký tự đặc biệt. " * 400,
         published_at=datetime(2023, 3, 13, 16, 56, tzinfo=ICT),
     )
-    (request,) = render_post(article, chat_id="@loa_demo", opts=OPTS)
+    both = RenderOptions(tz=TZ, read_more="both")  # a link in the text and the button
+    (request,) = render_post(article, chat_id="@loa_demo", opts=both)
     text = request.params["text"]
     assert request.method == "sendMessage" and request.params["parse_mode"] == "HTML"
     assert "<b>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;/b&gt; giá vàng</b>" in text
