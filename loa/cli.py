@@ -172,8 +172,10 @@ def worker(
     settings = _settings(ctx, log_to_file=True)
     celery_app = create_celery_app(settings)
     _require_schema(settings)
+    _quiet_root_warning()
     celery_app.worker_main(
         [
+            "--quiet",  # no banner: `loa run` prints what to open, logs say the rest
             "worker",
             f"--concurrency={concurrency}",
             f"--loglevel={ctx.obj.log_level}",
@@ -183,6 +185,16 @@ def worker(
             "loa@%h",
         ]
     )
+
+
+def _quiet_root_warning() -> None:
+    """Celery's multi-line "superuser privileges" warning, said once in one line instead."""
+    import os
+    import warnings
+
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        warnings.filterwarnings("ignore", message=".*superuser privileges")
+        log.warning("the worker runs as root; the Docker image runs it as user 'loa'")
 
 
 @app.command()

@@ -33,6 +33,7 @@ _NOISY = {
     "celery.app.trace": logging.WARNING,
     "celery.worker.consumer": logging.WARNING,
     "celery.beat": logging.WARNING,
+    "uvicorn.error": logging.WARNING,  # start-up lines; `loa run` already says where to go
 }
 
 

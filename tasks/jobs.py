@@ -53,7 +53,9 @@ def poll_source(source_name: str) -> None:
             return
     finally:
         lock.release()
-    log.info(
+    # A quiet poll every few seconds is not news to an operator: DEBUG.
+    log.log(
+        logging.INFO if report.changed or report.problems else logging.DEBUG,
         "polled %s: %d links, %d new, %d updated, %d to announce%s",
         source_name, report.links, len(report.new), len(report.updated),
         len(report.announce), " (not modified)" if report.not_modified else "",
