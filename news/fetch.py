@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from news.errors import FetchError
@@ -148,6 +150,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        deadline = time.monotonic() + self.max_seconds
         try:
             with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as resp:
                 response_headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -155,7 +158,7 @@ class Fetcher:
                     return FetchResult(resp.url, 304, b"", response_headers, not_modified=True)
                 if resp.status_code >= 400:
                     raise FetchError(f"HTTP {resp.status_code}", url=url, status=resp.status_code)
-                content = self._read_capped(resp, url)
+                content = self._read_capped(resp, url, deadline)
                 return FetchResult(resp.url, resp.status_code, content, response_headers)
         except requests.TooManyRedirects as exc:
             raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url) from exc
@@ -164,20 +167,50 @@ class Fetcher:
         except requests.RequestException as exc:
             raise FetchError(f"{exc.__class__.__name__}: {exc}", url=url) from exc
 
-    def _read_capped(self, resp: requests.Response, url: str) -> bytes:
+    def _read_capped(self, resp: requests.Response, url: str, deadline: float) -> bytes:
+        """The body, at most `max_bytes`, read before `deadline` (wall clock).
+
+        The read timeout alone is per socket read: a server dripping a byte
+        a second never trips it. So each read returns whatever has arrived
+        (``read1``) and waits at most until the deadline, which is checked
+        after every read.
+        """
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise FetchError(f"response larger than {self.max_bytes} bytes", url=url)
+        raw = resp.raw
         chunks: list[bytes] = []
         size = 0
-        # The read timeout is per chunk: a server dripping a byte a second never
-        # trips it, so the whole download has a deadline of its own.
-        deadline = time.monotonic() + self.max_seconds
-        for chunk in resp.iter_content(chunk_size=65536):
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchError(self._too_slow, url=url)
+            _limit_socket_wait(raw, min(remaining, self.timeout[1]))
+            try:
+                chunk = raw.read1(65536, decode_content=True)
+            except (TimeoutError, ReadTimeoutError) as exc:
+                if time.monotonic() >= deadline:
+                    raise FetchError(self._too_slow, url=url) from exc
+                raise FetchError("timed out", url=url) from exc
+            except (ProtocolError, DecodeError, OSError) as exc:
+                raise FetchError(f"{exc.__class__.__name__}: {exc}", url=url) from exc
+            if not chunk:  # read1 decodes until it has bytes, so empty means the end
+                return b"".join(chunks)
             size += len(chunk)
             if size > self.max_bytes:
                 raise FetchError(f"response larger than {self.max_bytes} bytes", url=url)
-            if time.monotonic() > deadline:
-                raise FetchError(f"download took longer than {self.max_seconds:.0f}s", url=url)
             chunks.append(chunk)
-        return b"".join(chunks)
+
+    @property
+    def _too_slow(self) -> str:
+        return f"download took longer than {self.max_seconds:g}s"
+
+
+def _limit_socket_wait(raw: Any, seconds: float) -> None:
+    """Make the next socket read wait at most `seconds` (never past the deadline)."""
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is None:  # a "Connection: close" response keeps only its file: its socket then
+        file = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(file, "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.01))

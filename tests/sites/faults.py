@@ -18,6 +18,8 @@ FAULTS = {
     "cuts the wait short",
     "/fault/slow-drip": "200 with Content-Length; `drip_chunks` chunks of 64 bytes, one every "
     "`drip_interval` seconds",
+    "/fault/endless-drip": "200 text/html, no Content-Length, one byte every `drip_interval` "
+    "seconds until the server stops (an endless drip)",
     "/fault/huge": "200 text/html, chunked, no Content-Length, `huge_bytes` (20 MB) of HTML",
     "/fault/invalid-html": "200 text/html; charset=utf-8 with broken markup and invalid UTF-8",
     "/fault/redirect-loop": "302 to /fault/redirect-loop-b, which 302s back",
@@ -71,6 +73,19 @@ class FaultHandlers:
             self.wfile.flush()
             if site.stopping.wait(site.drip_interval):
                 return
+
+    def _fault_endless_drip(self, hits: int, head: bool) -> None:
+        site = self.server.site
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.close_connection = True
+        while not head and not site.stopping.wait(site.drip_interval):
+            try:
+                self.wfile.write(b"<")
+                self.wfile.flush()
+            except OSError:
+                return  # the client gave up, as it should
 
     def _fault_huge(self, hits: int, head: bool) -> None:
         site = self.server.site
