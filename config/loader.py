@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from config.settings import DEMO_STATE_FILE, ENVIRON, Settings
 from news.errors import ConfigError
@@ -38,15 +40,37 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror or exc}", source=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start}): save the file as UTF-8", source=str(path)
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from exc
+        raise ConfigError(f"not valid YAML{_where(exc)}", source=str(path)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of settings", source=str(path))
+    for key in data:
+        if not isinstance(key, str):
+            raise ConfigError(f"keys must be names, not {key!r}", source=str(path))
+    if "config_file" in data:
+        raise ConfigError(
+            "config_file is not a setting (give the file with --config or LOA_CONFIG)",
+            source=str(path),
+            field="config_file",
+        )
     return data
+
+
+def _where(exc: yaml.YAMLError) -> str:
+    """ " at line L, column C: problem" on one line, from PyYAML's multi-line report."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = " ".join(str(getattr(exc, "problem", "") or exc).split())
+    if mark is None:
+        return f": {problem}"
+    return f" at line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def load_settings(
@@ -71,7 +95,16 @@ def load_settings(
             settings = _build({**merged, **overrides}, {}, path)
     except ValidationError as exc:
         raise _config_error(exc, file_data, path, env) from None
+    except SettingsError as exc:  # a variable pydantic-settings could not even parse
+        raise ConfigError(_unparsable_variable(exc), source="environment") from None
     return settings
+
+
+def _unparsable_variable(exc: SettingsError) -> str:
+    """Name the variable: `LOA_SOURCES=notjson` must be JSON, say so."""
+    match = re.search(r'field "(\w+)"', str(exc))
+    name = f"LOA_{match.group(1).upper()}" if match else "a variable"
+    return f"{name} is not valid JSON (lists and mappings in the environment are JSON)"
 
 
 def _demo_portal(settings: Settings, path: Path | None) -> dict[str, Any]:

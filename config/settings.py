@@ -8,6 +8,7 @@ import time: :func:`config.loader.load_settings` does it when asked.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -31,6 +32,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from config.templates import check_template
 from news.profiles import BUILTIN_PROFILES, SiteProfile
 from news.text import slugify
 
@@ -63,7 +65,7 @@ class _MappingEnvSource(EnvSettingsSource):
 class _Strict(BaseModel):
     """Base for YAML sections: unknown keys are mistakes, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SourceConfig(_Strict):
@@ -90,9 +92,17 @@ class SourceConfig(_Strict):
     )
 
 
+_CHAT = re.compile(r"@[A-Za-z0-9_]{1,64}|-?[0-9]{1,20}")
+
+
 def _is_chat(value: str) -> bool:
-    """'@name' or a numeric chat id."""
-    return (value.startswith("@") and len(value) > 1) or value.lstrip("-").isdigit()
+    """'@name' or a numeric chat id ("-100…"), ASCII digits only."""
+    return _CHAT.fullmatch(value) is not None
+
+
+def _chat_text(value: object) -> object:
+    """`chat: -1001234567890` unquoted, as users copy it from Telegram, is the id as text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class ChannelConfig(_Strict):
@@ -116,9 +126,9 @@ class ChannelConfig(_Strict):
     @field_validator("template")
     @classmethod
     def _template_ok(cls, value: str | None) -> str | None:
-        from bot.render import check_template
-
         return None if value is None else check_template(value)
+
+    _chat_as_text = field_validator("chat", mode="before")(_chat_text)
 
     @field_validator("chat")
     @classmethod
@@ -139,6 +149,7 @@ class RouteRule(_Strict):
     channel: str
     categories: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+    _channel_as_text = field_validator("channel", mode="before")(_chat_text)
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
 
@@ -195,6 +206,7 @@ class Settings(BaseSettings):
         extra="forbid",
         frozen=True,
         populate_by_name=True,
+        allow_inf_nan=False,
         env_prefix="LOA_",
         # `TELEGRAM_BOT_TOKEN=` (as .env.example ships it) means "not set".
         env_ignore_empty=True,
