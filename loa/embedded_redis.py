@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 import tempfile
 import time
@@ -60,9 +61,9 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> None:
         """Start redis-server and wait until it answers PING."""
         for directory in {self.directory, self.socket.parent}:
-            directory.mkdir(parents=True, exist_ok=True)
-            os.chmod(directory, 0o700)
-        stop_orphan(self.pidfile)
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            private_directory(directory)
+        stop_orphan(self.pidfile, self.socket)
         self.socket.unlink(missing_ok=True)
         args = [
             redis_server_binary(),
@@ -115,8 +116,36 @@ class EmbeddedRedis:
         self.stop()
 
 
-def stop_orphan(pidfile: Path) -> bool:
-    """Stop a redis-server left running by an earlier, killed Loa; True if one was found."""
+def private_directory(path: Path) -> None:
+    """Make `path` a directory only this user can enter, refusing anything planted there.
+
+    The fallback socket directory lives in the shared temp directory, where
+    another user could have made it first, or left a symlink so that our
+    chmod lands on their target: create it 0700 ourselves, else accept it
+    only as a real directory of ours, and fix its mode without following links.
+    """
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise ServiceError(f"{path} is a symlink or not a directory; remove it and start again")
+    if info.st_uid != os.getuid():
+        raise ServiceError(f"{path} belongs to another user; remove it or use a shorter data dir")
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+
+
+def stop_orphan(pidfile: Path, socket: Path | None = None) -> bool:
+    """Stop a redis-server left running by an earlier, killed Loa; True if one was found.
+
+    A pidfile can be stale and its number reused: the process is stopped only
+    if it is a redis-server listening on Loa's own `socket` (when given).
+    """
     try:
         pid = int(pidfile.read_text().strip())
     except (OSError, ValueError):
@@ -124,6 +153,9 @@ def stop_orphan(pidfile: Path) -> bool:
     try:
         process = psutil.Process(pid)
         if "redis-server" not in " ".join(process.cmdline()):
+            return False
+        if socket is not None and not _listens_on(process, socket):
+            log.warning("pid %s in %s is another redis-server; leaving it alone", pid, pidfile)
             return False
         log.warning("stopping orphaned redis-server (pid %s) from an earlier run", pid)
         process.terminate()
@@ -135,3 +167,12 @@ def stop_orphan(pidfile: Path) -> bool:
     finally:
         pidfile.unlink(missing_ok=True)
     return True
+
+
+def _listens_on(process: psutil.Process, socket: Path) -> bool:
+    """Whether `process` has the unix socket `socket` open (it serves Loa's socket)."""
+    try:
+        paths = {conn.laddr for conn in process.net_connections(kind="unix")}
+    except psutil.Error:
+        return False
+    return str(socket) in paths
