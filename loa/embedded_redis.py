@@ -172,7 +172,8 @@ def stop_orphan(pidfile: Path, socket: Path | None = None) -> bool:
 def _listens_on(process: psutil.Process, socket: Path) -> bool:
     """Whether `process` has the unix socket `socket` open (it serves Loa's socket)."""
     try:
-        paths = {conn.laddr for conn in process.net_connections(kind="unix")}
+        conns = process.net_connections(kind="unix")
+        paths = {conn.laddr for conn in conns if isinstance(conn.laddr, str)}
     except psutil.Error:
         return False
     return str(socket) in paths

@@ -63,6 +63,13 @@ def control_routes(control: Control) -> list[Route]:
             return JSONResponse({"ok": False, "description": f"unknown action {name}"}, 404)
         args = _query_args(request)
         if request.method == "POST":
+            # Only JSON: a browser may send text/plain or form posts cross-origin
+            # without asking first, JSON needs a CORS preflight the emulator never grants.
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/json":
+                return JSONResponse(
+                    {"ok": False, "description": "Content-Type must be application/json"}, 415
+                )
             body = await request.body()
             try:
                 decoded = json.loads(body) if body.strip() else {}

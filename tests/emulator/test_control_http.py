@@ -71,3 +71,19 @@ def test_runs_as_a_module() -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_control_api_accepts_only_json_posts(telegram_emulator: Emulator) -> None:
+    """A cross-origin text/plain or form POST (no CORS preflight) must not reach an action."""
+    emulator_url = telegram_emulator.url
+    for headers, body in (
+        ({"Content-Type": "text/plain"}, '{"user_id": 7}'),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, "user_id=7"),
+        ({}, ""),
+    ):
+        reply = httpx.post(
+            f"{emulator_url}/_emulator/create_user?user_id=7", content=body, headers=headers
+        )
+        assert reply.status_code == 415, reply.text
+    users = httpx.post(f"{emulator_url}/_emulator/create_user", json={"user_id": 8})
+    assert users.status_code == 200
