@@ -173,7 +173,7 @@ def _listens_on(process: psutil.Process, socket: Path) -> bool:
     """Whether `process` has the unix socket `socket` open (it serves Loa's socket)."""
     try:
         conns = process.net_connections(kind="unix")
-        paths = {conn.laddr for conn in conns if isinstance(conn.laddr, str)}
+        paths: set[str] = {str(conn.laddr) for conn in conns}  # a path for unix sockets
     except psutil.Error:
         return False
     return str(socket) in paths
