@@ -11,7 +11,7 @@ the sample page::
     Ngày đăng: 16:56 | 13/03 Lượt xem: 690
     <lead>                           <- first paragraph: the summary
     <image, caption printed twice, body paragraphs>
-    NGUYÊN ĐOAN (THỰC HIỆN)          <- short all-caps author line
+    NGUYÊN ĐOAN (THỰC HIỆN)          <- byline: the author (see news.generic_byline)
     [Trở về] / Các tin mới hơn: ...  <- end of the article
 
 Everything else (header clock, welcome line, view and visit counters, link
@@ -34,6 +34,7 @@ import lxml.html
 from news.charset import LegacyEncodingError, decode_html
 from news.dates import looks_like_header_clock, parse_vietnamese_datetime
 from news.errors import ExtractionError
+from news.generic_byline import byline, is_photo_credit
 from news.text import normalize_text, slugify, summarize
 
 __all__ = [
@@ -49,7 +50,8 @@ PROFILE = "cms-portal"
 
 @dataclass(frozen=True, slots=True)
 class ExtractedArticle:
-    """One article as read from a page, all text in NFC."""
+    """One article as read from a page, all text in NFC; `author` as the page prints it
+    (see :mod:`news.generic_byline`)."""
 
     url: str
     canonical_url: str
@@ -202,10 +204,22 @@ def _is_chrome(text: str) -> bool:
     return bool(_CHROME.match(text)) or looks_like_header_clock(text)
 
 
-def _is_author(text: str) -> bool:
-    """Short line in capitals, like "NGUYÊN ĐOAN (THỰC HIỆN)"."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return 2 <= len(letters) and len(text) <= 60 and all(ch.isupper() for ch in letters)
+def _take_byline(body: list[_Line]) -> str | None:
+    """The author printed after the last paragraph, removed from `body` with any photo
+    credit line after it ("ĐỨC QUÂN" then "Ảnh: THANH HẢI"); None when there is none.
+
+    The line is read without its markup, so only the shapes that need no bold or
+    alignment to be told apart count (an upper-case name, a "Tin, ảnh:" label).
+    """
+    texts = [i for i, line in enumerate(body) if line.text]
+    if len(texts) >= 2 and is_photo_credit(body[texts[-1]].text):
+        texts.pop()
+    if len(texts) < 2:  # a byline needs a paragraph above it
+        return None
+    author = byline(body[texts[-1]].text)
+    if author is not None:
+        del body[texts[-1] :]
+    return author
 
 
 def _meta(root: Any, *names: str) -> str:
@@ -311,9 +325,7 @@ def extract_cms_article(
     body = list(_body_lines(lines[body_start:]))
     while body and body[-1].image is not None:
         body.pop()
-    author = None
-    if body and _is_author(body[-1].text) and len([b for b in body if b.text]) > 1:
-        author = body.pop().text
+    author = _take_byline(body)
     paragraphs = [b.text for b in body if b.text]
     if not paragraphs:
         raise ExtractionError("no article body found", url=url)

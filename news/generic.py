@@ -75,6 +75,7 @@ def extract_generic(
         raise ExtractionError("no article body found (listing or junk page)", url=url)
     published, inferred = published_at(root, ld, lines, at, now, tz)
     category = generic_meta.category(root, ld)
+    author, body = _author(root, ld, body, lines)
     return ExtractedArticle(
         url=url,
         canonical_url=generic_meta.canonical_url(root, url),
@@ -86,8 +87,25 @@ def extract_generic(
         summary=summarize(lead, summary_chars),
         body=body or lead,
         image=generic_meta.image(root, url),
-        author=generic_meta.author(root, ld),
+        author=author,
     )
+
+
+def _author(
+    root: Any, ld: list[dict[str, Any]], body: str, lines: list[Line]
+) -> tuple[str | None, str]:
+    """The author, and the body without the byline: a byline is no paragraph.
+
+    The byline printed after the body wins over an element marked "author" or
+    metadata, which on real pages often name a desk or the site ("VnExpress").
+    """
+    linked = {line.text for line in lines if line.in_link}
+    author, body = generic_meta.printed_byline(root, body, linked)
+    if author is None:
+        author = generic_meta.author(root, ld)
+        if author is not None:
+            body = "\n".join(p for p in body.split("\n") if p != author)
+    return author, body
 
 
 def _dated_item(lead: str, lines: list[Line], at: int, now: datetime, tz: ZoneInfo) -> bool:

@@ -8,7 +8,9 @@ unknowable in advance, so each field cross-checks one against the other:
   else ``og:title``, else the first non-logo ``<h1>``, else ``<title>`` minus its
   " - SiteName" suffix. The element is returned too: it anchors the layout;
 * category: a breadcrumb (linked or plain text), WordPress ``rel="category"``,
-  then ``article:section``/JSON-LD unless it is a placeholder.
+  then ``article:section``/JSON-LD unless it is a placeholder;
+* author: the byline printed after the body (:mod:`news.generic_byline`), else an
+  element marked as the byline, else metadata that names a person.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 from urllib.parse import urljoin
 
 from news.extraction import canonicalize_url
+from news.generic_byline import MAX_BYLINE, byline
 from news.generic_page import classes, clean, jsonld_value, meta, tag_of
 from news.text import slugify
 
-__all__ = ["author", "canonical_url", "category", "image", "title"]
+__all__ = ["author", "canonical_url", "category", "image", "printed_byline", "title"]
 
 _SUFFIX = re.compile(r"\s+[-|–—:»]\s+[^-|–—:»]{2,60}$")
 _LOGO = re.compile(r"logo|brand|site-?name", re.I)
@@ -131,15 +134,59 @@ def category(root: Any, ld: list[dict[str, Any]]) -> str:
 
 
 _BYLINE = re.compile(r"author|byline|tacgia|tac-gia|signature", re.I)
-_MAX_BYLINE = 60
+#: "bởi Thu Hà" (WordPress), "Tác giả: …": the words before the name.
+_BY = re.compile(r"^(?:bởi|by|tác giả\s*:?|người viết\s*:?)\s+", re.I)
+#: How many lines at the end of the body may hold the byline (a source or share
+#: line may follow it).
+_TAIL = 3
+_RIGHT = re.compile(r"text-align\s*:\s*right", re.I)
+
+
+def _set_apart(root: Any) -> set[str]:
+    """Short texts the page prints in bold or right-aligned, as bylines are."""
+    found: set[str] = set()
+    for el in root.xpath("//strong|//b|//*[@align]|//*[@style]"):
+        tag = tag_of(el)
+        right = str(el.get("align", "")).lower() == "right" or _RIGHT.search(el.get("style", ""))
+        if tag in ("strong", "b") or right:
+            text = clean(el.text_content())
+            if text and len(text) <= MAX_BYLINE:
+                found.add(text)
+    return found
+
+
+def printed_byline(root: Any, body: str, linked: set[str]) -> tuple[str | None, str]:
+    """The byline printed after the body's last paragraph, and the body without it.
+
+    trafilatura keeps the byline as a paragraph of its own, usually the last one
+    but for a source or share line, or a list of related links (``linked``: the
+    texts of the page's link lines), which are passed over.
+    """
+    paragraphs = body.split("\n")
+    apart: set[str] | None = None
+    seen = 0
+    for i in range(len(paragraphs) - 1, 0, -1):
+        line = paragraphs[i]
+        if line in linked:
+            continue
+        seen += 1
+        if seen > _TAIL:
+            break
+        if len(line) > MAX_BYLINE:
+            continue
+        apart = _set_apart(root) if apart is None else apart
+        found = byline(line, set_apart=line in apart)
+        if found is not None:
+            return found, "\n".join(paragraphs[:i] + paragraphs[i + 1 :])
+    return None, body
 
 
 def author(root: Any, ld: list[dict[str, Any]]) -> str | None:
-    """The byline printed on the page, else metadata unless it names a source ("Theo VnExpress")."""
+    """An element marked as the byline, else metadata unless it names a source ("Theo X")."""
     for el in root.xpath("//*[@class or @id]"):
         if _BYLINE.search(classes(el)) and tag_of(el) not in ("meta", "link"):
-            text = clean(el.text_content())
-            if 2 <= len(text) <= _MAX_BYLINE:
+            text = _BY.sub("", clean(el.text_content()))
+            if 2 <= len(text) <= MAX_BYLINE:
                 return text
     value = jsonld_value(ld, "author") or meta(root, "author", "article:author")
     if value and not value.casefold().startswith("theo ") and "." not in value.split()[-1]:

@@ -8,6 +8,7 @@ import unicodedata
 from datetime import datetime
 from html import escape
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,9 @@ from news.extraction import (
     discover_cms_links,
     extract_cms_article,
 )
+from news.generic_byline import byline, is_photo_credit
 from news.text import normalize_text
+from tests.sites.server import CORPUS_DIR, load_index
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2023, 6, 1, 9, 0, tzinfo=TZ)
@@ -300,3 +303,35 @@ def test_discover_cms_links() -> None:
 def test_discover_on_junk_raises() -> None:
     with pytest.raises(ExtractionError):
         discover_cms_links(b"", base_url="https://portal.example.vn/")
+
+
+# ---------------------------------------------------------------- bylines
+
+BYLINES = [e for e in load_index() if "byline" in e.get("note", "")]
+
+
+@pytest.mark.parametrize("entry", BYLINES, ids=[e["path"] for e in BYLINES])
+def test_byline_after_the_body_is_the_author_not_a_paragraph(entry: dict[str, Any]) -> None:
+    """Each printed form: upper-case name with (THỰC HIỆN) or (tổng hợp), a photo
+    credit after it on the same or the next line, "Tin, ảnh: …"."""
+    article = extract_cms_article(
+        (CORPUS_DIR / entry["path"]).read_bytes(),
+        url=entry["url"],
+        now=datetime.fromisoformat(entry["now"]),
+        tz=TZ,
+    )
+    assert article.author is not None
+    assert article.author == entry["expected"]["author"]
+    assert unicodedata.is_normalized("NFC", article.author)
+    last = article.body.split("\n\n")[-1]
+    assert byline(last) is None and not is_photo_credit(last), last
+
+
+def test_photo_credit_without_byline_stays_in_the_body() -> None:
+    page = """<html><body><div>Chi tiết tin tức</div><div>Tin hoạt động</div>
+      <div>Hội nghị tổng kết năm</div><div>Ngày đăng: 08:30 | 13/03</div>
+      <p>Sáng nay, Đảng ủy Khối tổ chức hội nghị tổng kết công tác năm.</p>
+      <p>Quang cảnh hội nghị.</p><p>Ảnh: T.H</p></body></html>"""
+    article = extract(page)
+    assert article.author is None
+    assert article.body.endswith("Quang cảnh hội nghị.\n\nẢnh: T.H")
