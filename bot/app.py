@@ -14,6 +14,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from config.settings import Settings
 from news.db import make_engine, make_session_factory
+from news.errors import ConfigError
 from news.queries import latest_headlines
 
 log = logging.getLogger(__name__)
@@ -61,5 +62,16 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
 
 
 def run_polling(settings: Settings) -> None:
-    """Run the bot with long polling until stopped."""
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    """Run the bot with long polling until stopped.
+
+    A token Telegram refuses is a configuration problem: one ConfigError
+    whose text names the variable, never PTB's message (which quotes the token).
+    """
+    from telegram.error import InvalidToken
+
+    from bot.senders import TOKEN_REJECTED
+
+    try:
+        build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise ConfigError(TOKEN_REJECTED) from None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.classify import Verdict, classify
 from bot.render import BotRequest
 from bot.senders import Sender
 from news.db import utcnow, write_session
@@ -22,6 +23,10 @@ from news.errors import DeliveryError
 from news.models import Channel, ChannelStatus, Event, EventKind
 
 log = logging.getLogger(__name__)
+
+
+#: Failures that say nothing about a chat's rights: Telegram down, throttled, token refused.
+_NOT_ABOUT_THE_CHAT = (Verdict.RETRY, Verdict.RATE_LIMITED, Verdict.TOKEN_REJECTED)
 
 
 class ChannelUnusable(DeliveryError):
@@ -38,6 +43,9 @@ class ChannelCheck:
     can_post: bool
     can_edit: bool
     problem: str | None
+    #: Telegram could not answer now (down, 429, token refused): nothing was
+    #: concluded about the chat, the check is worth repeating later.
+    retry: bool = False
 
 
 class ChannelRegistry:
@@ -109,6 +117,9 @@ class ChannelRegistry:
                 key="getChatMember",
             )
         except DeliveryError as exc:
+            if classify(exc) in _NOT_ABOUT_THE_CHAT:
+                log.warning("channel %s not checked: %s", configured, exc)
+                return ChannelCheck(configured, None, None, False, False, str(exc), retry=True)
             result = ChannelCheck(configured, None, None, False, False, str(exc))
         else:
             admin = member.get("status") in ("administrator", "creator")
@@ -129,6 +140,12 @@ class ChannelRegistry:
             row.title = result.title or row.title
             row.can_post, row.can_edit = result.can_post, result.can_edit
             row.checked_at = utcnow()
-            row.status = ChannelStatus.OK if result.can_post else ChannelStatus.FAILED
-            row.last_error = result.problem
+            if result.can_post:
+                row.status, row.last_error = ChannelStatus.OK, result.problem
+        if not result.can_post:
+            self.mark_failed(configured, result.problem or "the bot may not post here")
         return result
+
+    def check_all(self, chats: list[str]) -> list[ChannelCheck]:
+        """Check every chat; a check Telegram could not answer has `retry` set."""
+        return [self.check(chat) for chat in chats]

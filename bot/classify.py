@@ -23,6 +23,7 @@ class Verdict(enum.StrEnum):
     NOT_MODIFIED = "not_modified"  # an edit that changed nothing: success
     MESSAGE_GONE = "message_gone"  # message to edit/delete not found
     TOO_OLD_TO_DELETE = "too_old_to_delete"  # deletion after 48 h: edit instead
+    TOKEN_REJECTED = "token_rejected"  # 401/404 for the bot itself: wait for a fixed token
     FAILED = "failed"  # anything else: record and stop
 
 
@@ -56,6 +57,8 @@ def classify(error: DeliveryError) -> Verdict:
     code = error.error_code or 0
     if code == 429 or error.retry_after is not None:
         return Verdict.RATE_LIMITED
+    if code == 401:  # the token, not the chat or the message: nothing is lost, wait
+        return Verdict.TOKEN_REJECTED
     if error.migrate_to_chat_id is not None or "upgraded to a supergroup" in text:
         return Verdict.MIGRATED
     if "message is not modified" in text:

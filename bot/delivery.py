@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 #: back to the caller (deferred) so it can record when to try again.
 MAX_INLINE_WAIT = 5.0
 MAX_BACKOFF = 600.0
+#: A rejected token waits for an operator, not for a backoff schedule to run out:
+#: the message stays due and is tried again this often, never failed for it.
+TOKEN_WAIT = 300.0
 
 
 class SendStatus(enum.StrEnum):
@@ -126,6 +129,9 @@ class Courier:
             if exc.migrate_to_chat_id is not None:
                 self.channels.migrate(chat, exc.migrate_to_chat_id)
                 return Sent(SendStatus.RETRY, verdict, reason, retry_in=0)
+        if verdict is Verdict.TOKEN_REJECTED:
+            log.error("%s waits %.0fs for a valid token: %s", key, TOKEN_WAIT, reason)
+            return Sent(SendStatus.RETRY, verdict, reason, retry_in=TOKEN_WAIT)
         if verdict is Verdict.CHAT_UNUSABLE:
             self.channels.mark_failed(chat, reason)
         if verdict is Verdict.RETRY and attempt < self.max_attempts:

@@ -83,8 +83,11 @@ class TelegramSender:
         from telegram import Bot
 
         self._loop = asyncio.new_event_loop()
+        self._token = token
         self._bot = Bot(token=token, base_url=base_url)
-        self._loop.run_until_complete(self._bot.initialize())
+        # Initialised on the first send, not here: a worker must start (and
+        # poll, and build feeds) even while Telegram is down or refuses the token.
+        self._ready = False
 
     def send(self, request: BotRequest, *, key: str) -> dict[str, Any]:
         from telegram.error import TelegramError
@@ -99,20 +102,32 @@ class TelegramSender:
                 warnings.filterwarnings("ignore", "Please use", PTBUserWarning)
                 # RetryAfter announces a future type change of retry_after; we read both.
                 warnings.filterwarnings("ignore", ".*retry_after", PTBDeprecationWarning)
+                if not self._ready:
+                    self._loop.run_until_complete(self._bot.initialize())
+                    self._ready = True
                 result = self._loop.run_until_complete(
                     self._bot.do_api_request(request.method, api_kwargs=dict(request.params))
                 )
         except TelegramError as exc:
-            raise telegram_error(exc, chat_id) from exc
+            raise telegram_error(exc, chat_id, secret=self._token) from None
         return result if isinstance(result, dict) else {"result": result}
 
     def close(self) -> None:
-        self._loop.run_until_complete(self._bot.shutdown())
+        if self._ready:
+            self._loop.run_until_complete(self._bot.shutdown())
         self._loop.close()
 
 
-def telegram_error(exc: Exception, chat_id: object) -> DeliveryError:
-    """Translate python-telegram-bot's exception into Loa's (code, description, params)."""
+#: What Loa says for a rejected token; PTB's own message quotes the token itself.
+TOKEN_REJECTED = "Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather)"
+
+
+def telegram_error(exc: Exception, chat_id: object, *, secret: str = "") -> DeliveryError:
+    """Translate python-telegram-bot's exception into Loa's (code, description, params).
+
+    The result is raised ``from None`` and its text never carries `secret` (the
+    token): these messages are logged, stored in the ledger and shown to editors.
+    """
     from telegram.error import (
         BadRequest,
         ChatMigrated,
@@ -125,6 +140,8 @@ def telegram_error(exc: Exception, chat_id: object) -> DeliveryError:
 
     chat = chat_id if isinstance(chat_id, str | int) else None
     message = str(getattr(exc, "message", exc))
+    if secret:
+        message = message.replace(secret, "[REDACTED]")
     if isinstance(exc, RetryAfter):
         from telegram.warnings import PTBDeprecationWarning
 
@@ -140,7 +157,7 @@ def telegram_error(exc: Exception, chat_id: object) -> DeliveryError:
     if isinstance(exc, Forbidden):
         return TelegramApiError(message, chat_id=chat, error_code=403)
     if isinstance(exc, InvalidToken):
-        return TelegramApiError(message, chat_id=chat, error_code=401)
+        return TelegramApiError(TOKEN_REJECTED, chat_id=chat, error_code=401)
     if isinstance(exc, BadRequest):
         return TelegramApiError(message, chat_id=chat, error_code=400)
     if isinstance(exc, TimedOut | NetworkError):

@@ -216,10 +216,9 @@ def beat(ctx: typer.Context) -> None:
         raise typer.Exit(3)
     try:
         _require_schema(settings)
-        if settings.telegram_bot_token is not None:
-            from loa.cli_tools import report_channels
-
-            report_channels(settings)
+        # Channel rights are checked by a worker, in the background: beat, polling
+        # and feeds never wait for Telegram (or stop when it refuses the token).
+        celery_app.send_task("loa.check_channels")
         # Poll once right away instead of waiting a whole interval after a start.
         for source in settings.effective_sources():
             celery_app.send_task("loa.poll_source", args=(source.name,))

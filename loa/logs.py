@@ -68,6 +68,27 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class ThirdPartyTracebackTrimmer(logging.Filter):
+    """Keeps the message of a library's error record but drops its traceback.
+
+    python-telegram-bot logs a 40-line traceback for a refused token or a 502
+    on every retry; Loa says what happened in its own line next to it. With
+    ``--log-level DEBUG`` this filter is not installed and tracebacks stay.
+    """
+
+    def __init__(self, prefixes: tuple[str, ...] = ("telegram",)):
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(self.prefixes) and (record.exc_info or record.exc_text):
+            error = record.exc_info[1] if record.exc_info else None
+            record.msg = f"{record.getMessage()}" + (f" ({type(error).__name__})" if error else "")
+            record.args = None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message (and exception)."""
 
@@ -116,7 +137,10 @@ def setup_logging(
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    debug = logging.getLevelName(level) == "DEBUG" if isinstance(level, int) else level == "DEBUG"
     for each in handlers:
+        if not debug:
+            each.addFilter(ThirdPartyTracebackTrimmer())
         each.addFilter(redactor)
         each.setFormatter(formatter)
         root.addHandler(each)

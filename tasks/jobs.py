@@ -172,3 +172,26 @@ def reconcile() -> None:
             len(due.delivery_ids),
             len(due.source_names),
         )
+
+
+@shared_task(name="loa.check_channels", ignore_result=True)
+def check_channels(attempt: int = 0) -> None:
+    """May the bot post and edit in every channel? Asked in the background, retried.
+
+    Nothing else waits for it: polling and feeds never depend on Telegram.
+    Rights problems are recorded (failed channel plus an event); a check that
+    Telegram could not answer (down, throttled, token refused) is tried again
+    with backoff, up to every 5 minutes.
+    """
+    rt = get_runtime()
+    if rt.settings.telegram_bot_token is None:
+        return  # the dry-run outbox has no rights to check
+    chats = [channel.chat for channel in rt.settings.effective_channels()]
+    checks = rt.publisher.channels.check_all(chats)
+    for check in checks:
+        if not check.retry and check.problem is None:
+            log.info(
+                "channel %s (%s) ready: the bot may post and edit", check.configured, check.chat_id
+            )
+    if any(check.retry for check in checks):
+        check_channels.apply_async((attempt + 1,), countdown=min(30 * 2**attempt, MAX_COUNTDOWN))

@@ -61,3 +61,23 @@ def test_json_lines_are_valid_and_redacted() -> None:
     assert record["level"] == "INFO"
     assert record["logger"] == "loa.test"
     assert record["message"] == f"sending with {REDACTED}"
+
+
+def test_library_tracebacks_are_one_line_unless_debug() -> None:
+    import io
+    import logging
+
+    from loa.logs import setup_logging
+
+    for level, expect_traceback in (("INFO", False), ("DEBUG", True)):
+        stream = io.StringIO()
+        setup_logging(level=level, stream=stream, secrets=["123456:SECRETSECRET"])
+        try:
+            raise RuntimeError("token 123456:SECRETSECRET refused")
+        except RuntimeError:
+            logging.getLogger("telegram.ext").exception("Network Retry Loop: Invalid token")
+        text = stream.getvalue()
+        assert "Network Retry Loop: Invalid token" in text
+        assert ("Traceback" in text) is expect_traceback, text
+        assert "SECRETSECRET" not in text
+    setup_logging(level="WARNING")
