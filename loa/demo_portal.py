@@ -11,7 +11,6 @@ articles are visible at start and one more appears every ``interval_seconds``::
 
 from __future__ import annotations
 
-import argparse
 import html
 import logging
 import re
@@ -23,8 +22,11 @@ from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+import typer
 
 from loa.demo_stories import STORIES, Story
 from loa.demo_timeline import DemoState, DemoTimeline
@@ -391,25 +393,36 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s - " + format, self.address_string(), *args)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m loa.demo_portal``: serve the demo portal until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m loa.demo_portal", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8800)
-    parser.add_argument("--interval", type=float, default=60.0, help="seconds between articles")
-    parser.add_argument("--initial", type=int, default=3, help="articles visible at start")
-    args = parser.parse_args(argv)
+def serve(host: str, port: int, interval: float, initial: int) -> None:
+    """Serve a fresh demo portal in the foreground until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    portal = DemoPortal(
-        args.host, args.port, interval_seconds=args.interval, initial_articles=args.initial
-    )
-    logger.info("Demo portal at %s (a new article every %ss)", portal.url, args.interval)
+    portal = DemoPortal(host, port, interval_seconds=interval, initial_articles=initial)
+    logger.info("Demo portal at %s (a new article every %ss)", portal.url, interval)
     try:
         portal.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         portal.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m loa.demo_portal``: the same typer style as the `loa` CLI."""
+    app = typer.Typer(
+        add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False, help=__doc__
+    )
+
+    @app.command()
+    def run(
+        host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port (0: any free one)")] = 8800,
+        interval: Annotated[float, typer.Option(help="Seconds between articles")] = 60.0,
+        initial: Annotated[int, typer.Option(help="Articles visible at start")] = 3,
+    ) -> None:
+        """Serve the demo portal until Ctrl-C."""
+        serve(host, port, interval, initial)
+
+    app(args=list(argv) if argv is not None else None, prog_name="python -m loa.demo_portal")
     return 0
 
 

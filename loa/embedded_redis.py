@@ -50,13 +50,8 @@ class EmbeddedRedis:
 
     @property
     def url(self) -> str:
-        """The broker URL for kombu and redis-py."""
+        """The broker URL (kombu's spelling; tasks.runtime.redis_client_url gives redis-py's)."""
         return f"redis+socket://{self.socket}"
-
-    @property
-    def client_url(self) -> str:
-        """The redis-py URL (unix socket scheme)."""
-        return f"unix://{self.socket}"
 
     def start(self, timeout: float = 10.0) -> None:
         """Start redis-server and wait until it answers PING."""

@@ -17,9 +17,16 @@ def test_schedule_has_one_poll_per_source_and_the_reconciler(tmp_path) -> None: 
     )
     settings = load_settings(path, environ={})
     schedule = build_beat_schedule(settings)
-    assert schedule["poll-a"]["schedule"] == timedelta(seconds=60)
-    assert schedule["poll-b"]["args"] == ("b",)
-    assert schedule["reconcile"]["task"] == "loa.reconcile"
+    polls = {
+        entry["args"]: entry["schedule"]
+        for entry in schedule.values()
+        if entry["task"] == "loa.poll_source"
+    }
+    # each source polled at its own interval, under its own name, once
+    assert polls == {("a",): timedelta(seconds=60), ("b",): timedelta(seconds=600)}
+    rechecks = {e["args"] for e in schedule.values() if e["task"] == "loa.recheck_source"}
+    assert rechecks == {("a",), ("b",)}
+    assert [e["task"] for e in schedule.values()].count("loa.reconcile") == 1
 
 
 def test_celery_reliability_settings(redis_url: str) -> None:
@@ -31,9 +38,13 @@ def test_celery_reliability_settings(redis_url: str) -> None:
     assert app.conf.task_serializer == "json"
     assert app.conf.task_ignore_result is True
     assert app.conf.broker_transport_options["visibility_timeout"] == 3600
-    assert {"loa.poll_source", "loa.publish", "loa.reconcile", "loa.rebuild_feeds"} <= set(
-        app.loader.import_default_modules() and app.tasks.keys() or app.tasks.keys()
-    )
+    app.loader.import_default_modules()
+    registered = set(app.tasks.keys())
+    wanted = {"loa.poll_source", "loa.publish", "loa.reconcile", "loa.rebuild_feeds"}
+    assert wanted | {"loa.check_channels", "loa.fix_posts"} <= registered
+    # every entry beat will send names a task a worker actually has
+    for name, entry in build_beat_schedule(settings).items():
+        assert entry["task"] in registered, name
 
 
 def test_a_burst_of_changes_enqueues_one_feed_rebuild(redis_url: str) -> None:
