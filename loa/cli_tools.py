@@ -138,5 +138,7 @@ def print_status(snapshot: Status) -> None:
         print(f"failed channel {name}: {error}")
     for name, error in snapshot.unhealthy_sources:
         print(f"unhealthy source {name}: {error}")
+    for warning in snapshot.source_warnings:
+        print(f"warning: {warning}")
     for line in snapshot.recent_events:
         print(f"event {line}")

@@ -23,9 +23,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from news.db import UTCDateTime, utcnow
+from news.identity import identity_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,6 +82,10 @@ class EventKind(enum.StrEnum):
     ARTICLE_WITHDRAWN = "article_withdrawn"
     ARTICLE_FLAGGED = "article_flagged"
     CHANNEL_FAILED = "channel_failed"
+    #: the source's configured host or port changed; its known articles were kept
+    SOURCE_MOVED = "source_moved"
+    #: a withdrawn article was listed again (at a new URL): it is active again
+    ARTICLE_RESTORED = "article_restored"
 
 
 class SourceState(Base):
@@ -115,18 +120,29 @@ class Category(Base):
 
 
 class Article(Base):
-    """One article, identified by its canonical URL across polls."""
+    """One article, the same across polls, URL variants and address changes.
+
+    `identity` is formed from the URL first seen (see news.identity);
+    `identity_key`, its host-less part, is what a source's articles are matched
+    on, so it always follows `identity` (set by the validator below).
+    """
 
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_published", "published_at"),)
+    __table_args__ = (
+        Index("ix_articles_published", "published_at"),
+        Index("ix_articles_source_key", "source_id", "identity_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     identity: Mapped[str] = mapped_column(String(2000), unique=True)
+    identity_key: Mapped[str] = mapped_column(String(2000), server_default="")
     #: title + summary folded by news.text.fold_diacritics ("đ"→"d"), for search and ?q=
     search_text: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(String(2000), unique=True)
+    #: where the source's listing last linked it (a redirect may make `url` differ)
+    listed_url: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     published_at: Mapped[datetime | None]
@@ -150,6 +166,12 @@ class Article(Base):
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     source: Mapped[Source | None] = relationship()
+
+    @validates("identity")
+    def _keep_key(self, _field: str, value: str) -> str:
+        """Every identity written also sets the key it is matched on."""
+        self.identity_key = identity_key(value)
+        return value
 
 
 class Delivery(Base):

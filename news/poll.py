@@ -6,6 +6,11 @@ recorded in the report and the rest of the listing is still read. A listing
 that cannot be fetched is recorded in the source's health and re-raised. An
 unchanged listing (304) costs one conditional GET, no parsing and one small
 state update.
+
+Known articles are recognised by their identity key within the source (see
+news.identity) and not read again, unless the listing links one from a new
+address: then it is read there, which stores a corrected title's new URL
+slug as a correction rather than a new article.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from news.errors import SourceError
 from news.extraction import ExtractedArticle
 from news.fetch import Fetcher, FetchResult
 from news.health import record_failure, record_success
+from news.identity import identity_key
 from news.models import Article, Event, EventKind, Source, SourceState
+from news.profiles import article_identity
 from news.readers import SiteReader
 from news.store import UpsertOutcome, get_or_create_source, upsert_article
 from news.syndication import FeedItem, parse_feed, parse_sitemap
@@ -51,6 +58,8 @@ class PollReport:
     links: int = 0
     new: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
+    #: known articles found at a new address with unchanged content (links only)
+    moved: list[int] = field(default_factory=list)
     announce: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     first_poll: bool = False
@@ -58,7 +67,7 @@ class PollReport:
     @property
     def changed(self) -> bool:
         """True when feeds need a rebuild."""
-        return bool(self.new or self.updated)
+        return bool(self.new or self.updated or self.moved)
 
 
 @dataclass(frozen=True)
@@ -115,17 +124,9 @@ def poll_source(
 
     report.links = len(candidates)
     with factory() as session:
-        seen = set(
-            session.scalars(
-                select(Article.identity).where(
-                    Article.identity.in_([c.identity for c in candidates])
-                )
-            )
-        )
+        to_read = unread_candidates(session, source_id, candidates)
     articles: list[tuple[Candidate, ExtractedArticle, FetchResult | None]] = []
-    for candidate in candidates:
-        if candidate.identity in seen:
-            continue
+    for candidate in to_read:
         try:
             articles.append(read_candidate(candidate, fetcher, reader, tz, summary_chars, now))
         except SourceError as exc:
@@ -147,11 +148,14 @@ def poll_source(
                 identity=candidate.identity,
                 page=page,
                 checked_at=now,
+                listed_url=candidate.url,
             )
         if result.outcome is UpsertOutcome.NEW:
             report.new.append(result.article_id)
         elif result.outcome is UpsertOutcome.UPDATED:
             report.updated.append(result.article_id)
+        elif result.outcome is UpsertOutcome.MOVED:
+            report.moved.append(result.article_id)
 
     # Listings are newest first: on a first poll, announce only the newest K.
     report.announce = (
@@ -176,6 +180,46 @@ def discover(
         return _unique(Candidate(url, reader.identity(url)) for url in pages)
     links = reader.links(listing.content, base_url=listing.url, content_type=listing.content_type)
     return _unique(Candidate(url, reader.identity(url)) for url in links)
+
+
+def unread_candidates(
+    session: Session, source_id: int, candidates: list[Candidate]
+) -> list[Candidate]:
+    """The candidates worth fetching: unknown ones, and known ones listed at a new address.
+
+    A known article (same identity key in this source) at another address is
+    a corrected title's new slug, or a move the source's relocation missed:
+    it is read there, so a correction is stored as one and the stored URL
+    follows (a withdrawn article listed again comes back). One already stored
+    by another source is left to that source.
+    """
+    keys = {identity_key(c.identity) for c in candidates}
+    known: dict[str, set[str]] = {}
+    for key, *urls in session.execute(
+        select(Article.identity_key, Article.listed_url, Article.url, Article.canonical_url)
+        .where(Article.source_id == source_id, Article.identity_key.in_(keys))
+        .order_by(Article.id.desc())  # the oldest row wins, as in the store
+    ):
+        known[key] = {address(u) for u in urls if u}
+    elsewhere = set(
+        session.scalars(
+            select(Article.identity).where(Article.identity.in_([c.identity for c in candidates]))
+        )
+    )
+    out = []
+    for candidate in candidates:
+        addresses = known.get(identity_key(candidate.identity))
+        if addresses is not None:
+            if address(candidate.url) not in addresses:
+                out.append(candidate)
+        elif candidate.identity not in elsewhere:
+            out.append(candidate)
+    return out
+
+
+def address(url: str) -> str:
+    """A URL as a page address: scheme, ``www.``/``m.``, trailing slash, tracking ignored."""
+    return article_identity(None, url)
 
 
 def _unique(candidates: Iterable[Candidate]) -> list[Candidate]:

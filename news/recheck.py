@@ -3,14 +3,25 @@
 Articles first seen within the source's `recheck_window_hours` are fetched
 again (conditionally: an unchanged page costs a 304) every `recheck_every`
 seconds. A changed content hash marks the article updated (feeds and
-publishing act on it); a 404 or 410 marks it withdrawn and tells the editors.
+publishing act on it).
+
+A 404 or 410 is not yet a withdrawal: portals whose URL slug follows the
+title answer 404 at the old URL after a title correction. The source's
+current listing is read (once per round, only then) and, if it shows the
+article (same identity key) at another address, the article is read there
+and stored as a correction. Only if the listing does not show it elsewhere
+is it marked withdrawn, and the editors told. If the listing cannot be read,
+the decision waits for the next round; should a withdrawal turn out wrong
+later, the poll restores the article when it is listed at a new address.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,8 +30,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from news.db import utcnow, write_session
 from news.errors import FetchError, SourceError
-from news.fetch import Fetcher
+from news.extraction import ExtractedArticle
+from news.fetch import Fetcher, FetchResult
+from news.identity import identity_key
 from news.models import Article, ArticleStatus, Event, EventKind, Source
+from news.poll import Candidate, address, discover
 from news.readers import SiteReader
 from news.store import UpsertOutcome, upsert_article
 
@@ -36,22 +50,38 @@ class RecheckReport:
     checked: int = 0
     unchanged: int = 0
     updated: list[int] = field(default_factory=list)
+    #: same content, new address (followed from a 404 to the listed URL)
+    moved: list[int] = field(default_factory=list)
     withdrawn: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.updated or self.withdrawn)
+        return bool(self.updated or self.moved or self.withdrawn)
 
 
-def due_for_recheck(
-    session: Session, source_cfg: SourceConfig, now: datetime
-) -> list[tuple[int, str, str | None, str | None]]:
-    """(id, url, etag, last_modified) of young, active articles not checked recently."""
+class Due(NamedTuple):
+    """A young article to fetch again, with its validators."""
+
+    id: int
+    url: str
+    key: str
+    etag: str | None
+    last_modified: str | None
+
+
+def due_for_recheck(session: Session, source_cfg: SourceConfig, now: datetime) -> list[Due]:
+    """Young, active articles not checked recently, newest first."""
     window_start = now - timedelta(hours=source_cfg.recheck_window_hours)
     checked_before = now - timedelta(seconds=source_cfg.recheck_every)
     rows = session.execute(
-        select(Article.id, Article.url, Article.page_etag, Article.page_last_modified)
+        select(
+            Article.id,
+            Article.url,
+            Article.identity_key,
+            Article.page_etag,
+            Article.page_last_modified,
+        )
         .join(Source, Source.id == Article.source_id)
         .where(
             Source.name == source_cfg.name,
@@ -61,7 +91,30 @@ def due_for_recheck(
         )
         .order_by(Article.first_seen_at.desc())
     )
-    return [(i, url, etag, lm) for i, url, etag, lm in rows]
+    return [Due(*row) for row in rows]
+
+
+class ListingLookup:
+    """The source's current listing by identity key: read at most once, and only if asked."""
+
+    def __init__(self, source_cfg: SourceConfig, fetcher: Fetcher, reader: SiteReader):
+        self.source_cfg, self.fetcher, self.reader = source_cfg, fetcher, reader
+        self.error: str | None = None
+        self._by_key: dict[str, Candidate] | None = None
+
+    def find(self, key: str) -> Candidate | None:
+        """The listed candidate with this key; None if not listed (or `error` is set)."""
+        if self._by_key is None and self.error is None:
+            try:
+                listing = self.fetcher.get(self.source_cfg.url)
+                found = discover(self.source_cfg, listing, self.fetcher, self.reader)
+            except SourceError as exc:
+                self.error = str(exc)
+                return None
+            self._by_key = {}
+            for candidate in found:  # page order: the first listing of a key wins
+                self._by_key.setdefault(identity_key(candidate.identity), candidate)
+        return (self._by_key or {}).get(key)
 
 
 def recheck_source(
@@ -77,44 +130,96 @@ def recheck_source(
     """Re-fetch the source's young articles once; see the module docstring."""
     now = now or utcnow()
     report = RecheckReport(source=source_cfg.name)
+    listing = ListingLookup(source_cfg, fetcher, reader)
+
+    def read(page: FetchResult) -> ExtractedArticle:
+        return reader.article(
+            page.content, url=page.url, now=now, tz=tz, summary_chars=summary_chars,
+            content_type=page.content_type,
+        )  # fmt: skip
+
     with factory() as session:
         due = due_for_recheck(session, source_cfg, now)
-    for article_id, url, etag, last_modified in due:
+    for article in due:
         report.checked += 1
         try:
-            page = fetcher.get(url, etag=etag, last_modified=last_modified)
+            page = fetcher.get(article.url, etag=article.etag, last_modified=article.last_modified)
         except FetchError as exc:
             if exc.status in GONE:
-                _withdraw(factory, article_id, now, f"HTTP {exc.status}")
-                report.withdrawn.append(article_id)
+                _gone(factory, article, exc.status, listing, read, fetcher, report, now)
             else:
                 report.problems.append(str(exc))
             continue
         if page.not_modified:
-            _touch(factory, article_id, now)
+            _touch(factory, article.id, now)
             report.unchanged += 1
             continue
         try:
-            extracted = reader.article(
-                page.content, url=page.url, now=now, tz=tz, summary_chars=summary_chars,
-                content_type=page.content_type,
-            )  # fmt: skip
+            extracted = read(page)
         except SourceError as exc:
             report.problems.append(str(exc))
-            _touch(factory, article_id, now)
+            _touch(factory, article.id, now)
             continue
-        with write_session(factory) as session:
-            article = session.get_one(Article, article_id)
-            source = session.get(Source, article.source_id) if article.source_id else None
-            result = upsert_article(
-                session, extracted, source=source, identity=article.identity, page=page,
-                checked_at=now,
-            )  # fmt: skip
-        if result.outcome is UpsertOutcome.UPDATED:
-            report.updated.append(article_id)
-        else:
-            report.unchanged += 1
+        _store(factory, article.id, extracted, page, None, now, report)
     return report
+
+
+def _gone(
+    factory: sessionmaker[Session],
+    article: Due,
+    status: int,
+    listing: ListingLookup,
+    read: Callable[[FetchResult], ExtractedArticle],
+    fetcher: Fetcher,
+    report: RecheckReport,
+    now: datetime,
+) -> None:
+    """A 404/410: follow the listing to the article's new URL, else withdraw (see above)."""
+    listed = listing.find(article.key)
+    if listing.error is not None:
+        report.problems.append(
+            f"{article.url}: HTTP {status}, listing unreadable ({listing.error}): "
+            "withdrawal deferred to the next round"
+        )
+        return
+    if listed is None or address(listed.url) == address(article.url):
+        _withdraw(factory, article.id, now, f"HTTP {status}")
+        report.withdrawn.append(article.id)
+        return
+    try:
+        page = fetcher.get(listed.url)
+        extracted = read(page)
+    except SourceError as exc:
+        report.problems.append(f"{article.url}: HTTP {status}, listed at {listed.url}: {exc}")
+        return
+    log.info("article %s moved from %s to %s", article.id, article.url, listed.url)
+    _store(factory, article.id, extracted, page, listed, now, report)
+
+
+def _store(
+    factory: sessionmaker[Session],
+    article_id: int,
+    extracted: ExtractedArticle,
+    page: FetchResult,
+    listed: Candidate | None,
+    now: datetime,
+    report: RecheckReport,
+) -> None:
+    """Store what the page says now; `listed` is the listing's entry when the URL moved."""
+    with write_session(factory) as session:
+        article = session.get_one(Article, article_id)
+        source = session.get(Source, article.source_id) if article.source_id else None
+        result = upsert_article(
+            session, extracted, source=source, page=page, checked_at=now,
+            identity=listed.identity if listed else article.identity,
+            listed_url=listed.url if listed else None,
+        )  # fmt: skip
+    if result.outcome is UpsertOutcome.UPDATED:
+        report.updated.append(article_id)
+    elif result.outcome is UpsertOutcome.MOVED:
+        report.moved.append(article_id)
+    else:
+        report.unchanged += 1
 
 
 def _touch(factory: sessionmaker[Session], article_id: int, now: datetime) -> None:

@@ -4,10 +4,12 @@ status page and the bot's editor commands later (one service for all three)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from news.db import utcnow
 from news.models import (
     Article,
     Channel,
@@ -15,9 +17,13 @@ from news.models import (
     Delivery,
     DeliveryState,
     Event,
+    EventKind,
     Source,
     SourceState,
 )
+
+#: how long a source's move stays a warning (it may be a config mistake)
+MOVE_WARNING_FOR = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,15 @@ class Status:
     failed_channels: list[tuple[str, str]] = field(default_factory=list)
     unhealthy_sources: list[tuple[str, str]] = field(default_factory=list)
     recent_events: list[str] = field(default_factory=list)
+    #: latest recent move of each source that changed its host or port
+    source_warnings: list[str] = field(default_factory=list)
 
 
-def current_status(factory: sessionmaker[Session], *, events: int = 10) -> Status:
+def current_status(
+    factory: sessionmaker[Session], *, events: int = 10, now: datetime | None = None
+) -> Status:
     """Read the snapshot in one short session."""
+    since = (now or utcnow()) - MOVE_WARNING_FOR
     with factory() as session:
         rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
         by_state = {state: count for state, count in rows}
@@ -52,6 +63,12 @@ def current_status(factory: sessionmaker[Session], *, events: int = 10) -> Statu
             .where(SourceState.healthy.is_(False))
         )
         recent = session.scalars(select(Event).order_by(Event.id.desc()).limit(events))
+        moves = session.scalars(
+            select(Event)
+            .where(Event.kind == EventKind.SOURCE_MOVED, Event.created_at >= since)
+            .order_by(Event.id)
+        )
+        latest = {e.source_id: f"{e.message} ({e.created_at:%Y-%m-%d %H:%M})" for e in moves}
         return Status(
             articles=int(session.scalar(select(func.count()).select_from(Article)) or 0),
             deliveries=deliveries,
@@ -59,4 +76,5 @@ def current_status(factory: sessionmaker[Session], *, events: int = 10) -> Statu
             failed_channels=[(name, error or "") for name, error in failed],
             unhealthy_sources=[(name, error or "") for name, error in unhealthy],
             recent_events=[f"{e.created_at:%Y-%m-%d %H:%M} {e.kind}: {e.message}" for e in recent],
+            source_warnings=list(latest.values()),
         )

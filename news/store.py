@@ -1,8 +1,11 @@
 """Store extracted articles: insert new ones, notice corrections, ignore repeats.
 
-An article is identified by its canonical URL. Its content hash (title, lead,
-body) tells a correction from a repeat: a changed hash bumps `version` and
-`updated_at`, which feeds and publishing act on.
+A source's article is found by its identity's host-less key (see
+news.identity), so a new address (the source moved, or a corrected title gave
+a new URL slug) is the same article: its stored URLs follow quietly. Articles
+of another source are never matched by key, nor changed. The content hash
+(title, lead, body) tells a correction from a repeat: a changed hash bumps
+`version` and `updated_at`, which feeds and publishing act on.
 """
 
 from __future__ import annotations
@@ -14,14 +17,23 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from news.db import utcnow
 from news.extraction import ExtractedArticle
 from news.fetch import FetchResult
-from news.models import Article, Category, Source, SourceState
+from news.identity import identity_key, origin, rebase
+from news.models import (
+    Article,
+    ArticleStatus,
+    Category,
+    Event,
+    EventKind,
+    Source,
+    SourceState,
+)
 from news.text import normalize_text, slugify
 
 
@@ -29,7 +41,10 @@ class UpsertOutcome(enum.StrEnum):
     """What storing an extracted article did."""
 
     NEW = "new"
+    #: new content (a new version), or a withdrawn article listed again
     UPDATED = "updated"
+    #: same content at a new address: URLs updated, no new version, nothing to edit
+    MOVED = "moved"
     SAME = "same"
 
 
@@ -58,19 +73,70 @@ def search_text(title: str, summary: str) -> str:
 
 
 def get_or_create_source(session: Session, *, name: str, kind: str, url: str) -> Source:
-    """The Source row for a configured source, created (with its state) on first use."""
+    """The Source row for a configured source, created (with its state) on first use.
+
+    A changed URL drops the old URL's validators; a changed origin (scheme,
+    host, port) moves the source's articles with it and is recorded as a
+    SOURCE_MOVED event (``loa status`` warns), so nothing is announced again.
+    """
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
         source = Source(name=name, kind=kind, url=url)
         source.state = SourceState(consecutive_failures=0, polls=0)
         session.add(source)
         session.flush()
-    elif source.url != url or source.kind != kind:
-        source.url, source.kind = url, kind
     if source.state is None:
         source.state = SourceState(consecutive_failures=0, polls=0)
         session.flush()
+    if source.url != url:
+        source.state.etag = source.state.last_modified = None
+        old, new = origin(source.url), origin(url)
+        if old != new:
+            kept = relocate_articles(session, source.id, old, new)
+            session.add(
+                Event(
+                    kind=EventKind.SOURCE_MOVED,
+                    source_id=source.id,
+                    message=f"source {name} moved from {old} to {new}: {kept} known articles "
+                    "kept at their new address, none announced again "
+                    "(if the new address is wrong, fix the source's url in the config)",
+                )
+            )
+        source.url = url
+    source.kind = kind
     return source
+
+
+def relocate_articles(session: Session, source_id: int, old: str, new: str) -> int:
+    """Point a source's stored articles from origin `old` to `new`; returns how many.
+
+    URL, listed URL, image and canonical URL (unless another row holds the new one) move;
+    identities keep the host they were first seen at (matching ignores it).
+    """
+    articles = list(session.scalars(select(Article).where(Article.source_id == source_id)))
+    canonicals = {a.id: c for a in articles if (c := rebase(a.canonical_url, old, new))}
+    taken: set[str] = set()
+    wanted = sorted(set(canonicals.values()))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        taken.update(
+            session.scalars(select(Article.canonical_url).where(Article.canonical_url.in_(chunk)))
+        )
+    moved = 0
+    for article in articles:
+        url = rebase(article.url, old, new)
+        canonical = canonicals.get(article.id)
+        if canonical is not None and canonical not in taken:
+            article.canonical_url = canonical
+            taken.add(canonical)
+        if article.image and (image := rebase(article.image, old, new)):
+            article.image = image
+        if article.listed_url and (listed := rebase(article.listed_url, old, new)):
+            article.listed_url = listed
+        if url is not None:
+            article.url = url
+            moved += 1
+    return moved
 
 
 def get_or_create_category(session: Session, name: str) -> Category | None:
@@ -115,25 +181,22 @@ def upsert_article(
     identity: str | None = None,
     page: FetchResult | None = None,
     checked_at: datetime | None = None,
+    listed_url: str | None = None,
 ) -> UpsertResult:
     """Insert or update one article, matched by `identity` (default: canonical URL).
 
-    `page` (the fetched article page) supplies validators for later
-    conditional re-checks. The caller's transaction commits.
+    See the module docstring for matching. A withdrawn article read again is
+    restored. `page` (the fetched article page) supplies validators for later
+    conditional re-checks; `listed_url` is where the source's listing links
+    it (the poll compares it next time). The caller's transaction commits.
     """
     extracted = storable(extracted)
     identity = identity or extracted.canonical_url
     digest = content_hash(extracted.title, extracted.summary, extracted.body)
+    existing = find_article(session, source, identity, extracted.canonical_url)
+    if existing is not None and not _ours(existing, source):
+        return UpsertResult(existing.id, UpsertOutcome.SAME)  # another source's: hands off
     category = get_or_create_category(session, extracted.category) if extracted.category else None
-    existing = session.scalar(select(Article).where(Article.identity == identity))
-    if existing is None:
-        existing = session.scalar(
-            select(Article).where(Article.canonical_url == extracted.canonical_url)
-        )
-    if existing is not None and page is not None:
-        existing.page_etag, existing.page_last_modified = page.etag, page.last_modified
-    if existing is not None and checked_at is not None:
-        existing.last_checked_at = checked_at
     if existing is None:
         article = Article(
             identity=identity,
@@ -144,6 +207,7 @@ def upsert_article(
             source_id=source.id if source else None,
             url=extracted.url,
             canonical_url=extracted.canonical_url,
+            listed_url=listed_url,
             title=extracted.title,
             category=category,
             published_at=extracted.published_at,
@@ -158,12 +222,18 @@ def upsert_article(
         session.add(article)
         session.flush()
         return UpsertResult(article.id, UpsertOutcome.NEW)
-    if existing.content_hash == digest:
-        return UpsertResult(existing.id, UpsertOutcome.SAME)
+    if page is not None:
+        existing.page_etag, existing.page_last_modified = page.etag, page.last_modified
+    if checked_at is not None:
+        existing.last_checked_at = checked_at
+    if listed_url is not None:
+        existing.listed_url = listed_url
+    moved = follow_address(session, existing, extracted)
+    withdrawn = existing.status is ArticleStatus.WITHDRAWN
+    if existing.content_hash == digest and not withdrawn:
+        return UpsertResult(existing.id, UpsertOutcome.MOVED if moved else UpsertOutcome.SAME)
     existing.title = extracted.title
     existing.search_text = search_text(extracted.title, extracted.summary)
-    existing.canonical_url = extracted.canonical_url
-    existing.url = extracted.url
     existing.summary = extracted.summary
     existing.body = extracted.body
     existing.image = extracted.image or existing.image
@@ -172,4 +242,70 @@ def upsert_article(
     existing.content_hash = digest
     existing.version += 1
     existing.updated_at = utcnow()
+    if withdrawn:
+        _restore(session, existing)
     return UpsertResult(existing.id, UpsertOutcome.UPDATED)
+
+
+def find_article(
+    session: Session, source: Source | None, identity: str, canonical_url: str
+) -> Article | None:
+    """The stored article for `identity`: the source's own by key, else by exact identity or URL.
+
+    The key match is scoped to the source and locked for the caller's
+    transaction (a poll and a re-check may store the same article at once).
+    The oldest row wins where an earlier version of Loa stored duplicates.
+    """
+    if source is not None:
+        own = session.scalars(
+            select(Article)
+            .where(Article.source_id == source.id, Article.identity_key == identity_key(identity))
+            .order_by(Article.id)
+            .limit(1)
+            .with_for_update(of=Article)
+        ).first()
+        if own is not None:
+            return own
+    return session.scalars(
+        select(Article)
+        .where(or_(Article.identity == identity, Article.canonical_url == canonical_url))
+        .order_by(Article.id)
+        .limit(1)
+    ).first()
+
+
+def _ours(article: Article, source: Source | None) -> bool:
+    """Whether `source` may change `article` (sourceless rows and pushes may)."""
+    return source is None or article.source_id is None or article.source_id == source.id
+
+
+def follow_address(session: Session, article: Article, extracted: ExtractedArticle) -> bool:
+    """Take the address the article was just read at; True when it changed.
+
+    The canonical URL moves only if no other row holds the new one (it is unique).
+    """
+    changed = False
+    if extracted.url and extracted.url != article.url:
+        article.url, changed = extracted.url, True
+    canonical = extracted.canonical_url
+    if canonical and canonical != article.canonical_url:
+        holder = session.scalar(select(Article.id).where(Article.canonical_url == canonical))
+        if holder is None:
+            article.canonical_url, changed = canonical, True
+    if changed and extracted.image:
+        article.image = extracted.image
+    return changed
+
+
+def _restore(session: Session, article: Article) -> None:
+    """A withdrawn article was read again: active, and the editors are told."""
+    article.status = ArticleStatus.ACTIVE
+    article.withdrawn_at = None
+    session.add(
+        Event(
+            kind=EventKind.ARTICLE_RESTORED,
+            source_id=article.source_id,
+            article_id=article.id,
+            message=f"article listed again at {article.url}, restored: {article.title}",
+        )
+    )

@@ -126,6 +126,7 @@ class SiteServer:
         self._lock = threading.Lock()
         self._hits: dict[str, int] = {}
         self._status: dict[str, int] = {}
+        self._redirects: dict[str, str] = {}
         self._pages: dict[str, _Resource] = {}
         self.robots_txt = DEFAULT_ROBOTS
         self._thread: threading.Thread | None = None
@@ -185,6 +186,22 @@ class SiteServer:
         self._server.close_connections()
         self._server.server_close()
 
+    def move_to_new_port(self) -> str:
+        """Serve the same site from another port and close the old one; returns the new base.
+
+        Stands in for a source whose host or port changed: pages, statuses and
+        hits are kept (their keys hold no port), corpus links are rewritten to
+        the new address, and the old address refuses connections. The new
+        socket is bound before the old one is closed, so the port always differs.
+        """
+        fresh = _Server(("127.0.0.1", 0), _Handler, self)
+        running = self._thread is not None
+        self.stop()
+        self._server = fresh
+        if running:
+            self.start()
+        return self.base_url
+
     def __enter__(self) -> SiteServer:
         return self.start()
 
@@ -234,6 +251,19 @@ class SiteServer:
                 self._status.pop(self._key(path), None)
             else:
                 self._status[self._key(path)] = status
+
+    def set_redirect(self, path: str, location: str | None) -> None:
+        """Answer ``301`` to ``location`` for ``path``; ``None`` restores the page."""
+        with self._lock:
+            if location is None:
+                self._redirects.pop(self._key(path), None)
+            else:
+                self._redirects[self._key(path)] = location
+
+    def redirect_for(self, key: str) -> str | None:
+        """Where a resource key is redirected to, if anywhere."""
+        with self._lock:
+            return self._redirects.get(key)
 
     def set_robots(self, text: str) -> None:
         """robots.txt served at ``/robots.txt`` and ``/<host>/robots.txt``."""
@@ -352,6 +382,8 @@ class _Handler(FaultHandlers, BaseHTTPRequestHandler):
         if status is not None:
             body = f"<html><body><h1>{status}</h1></body></html>".encode()
             return self._send(status, body, head=head)
+        if (location := site.redirect_for(key)) is not None:
+            return self._send(301, b"", headers={"Location": location}, head=head)
         if page is not None:
             return self._page(page, head=head)
         fault = getattr(self, "_fault_" + key.removeprefix("/fault/").replace("-", "_"), None)
