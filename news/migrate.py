@@ -8,6 +8,7 @@ concurrent upgrades (say, two hosts starting at once) run one after the other.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -30,16 +31,33 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema at `engine` up to `revision`."""
+    """Bring the schema at `engine` up to `revision`.
+
+    On SQLite, Alembic's batch mode rebuilds a table by copy-and-drop, which
+    foreign keys pointing at it (deliveries → articles) would refuse: they are
+    switched off around the migration, outside its transaction (SQLite ignores
+    the pragma inside one), and checked before the transaction commits.
+    """
     cfg = alembic_config()
     try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK}
-                )
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            raw: Any = connection.connection.dbapi_connection  # no SQLAlchemy autobegin
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(
+                            text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK}
+                        )
+                    cfg.attributes["connection"] = connection
+                    command.upgrade(cfg, revision)
+                    if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                        raise StorageError("database migration left broken foreign keys")
+            finally:
+                if sqlite:
+                    raw.execute("PRAGMA foreign_keys=ON")
     except SQLAlchemyError as exc:
         raise StorageError(f"database migration failed: {exc.__class__.__name__}: {exc}") from exc
 

@@ -136,3 +136,37 @@ def test_0005_backfills_keys_and_walks_down_and_up(fresh_engine: Engine) -> None
     upgrade(fresh_engine)
     assert {"identity_key", "listed_url"} <= _columns(fresh_engine)
     assert _keys(fresh_engine) == ROWS
+
+
+def test_upgrade_from_0003_with_posted_articles(fresh_engine: Engine) -> None:
+    """0004 copies `articles` on SQLite; deliveries pointing at it must not stop the upgrade."""
+    upgrade(fresh_engine, "0003")
+    now = utcnow()
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, kind, url, created_at) VALUES (1, 's', 'h', 'u', :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO articles (id, source_id, identity, url, canonical_url, title,"
+                " content_hash, version, status, first_seen_at, updated_at, date_inferred,"
+                " summary, body) VALUES (1, 1, 'x#id:1', 'http://x/1', 'http://x/1', 't', 'h', 1,"
+                " 'active', :t, :t, false, '', '')"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (id, article_id, chat_id, generation, state, message_ids,"
+                " methods, article_version, possible_duplicate, plain_text, attempts, created_at)"
+                " VALUES (1, 1, '-100', 0, 'sent', '[]', '[]', 1, false, false, 0, :t)"
+            ),
+            {"t": now},
+        )
+    upgrade(fresh_engine)
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT article_id FROM deliveries")).scalar_one() == 1
+        assert conn.execute(text("SELECT identity_key FROM articles")).scalar_one() == "#id:1"
