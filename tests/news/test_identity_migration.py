@@ -145,7 +145,8 @@ def test_upgrade_from_0003_with_posted_articles(fresh_engine: Engine) -> None:
     with fresh_engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO sources (id, name, kind, url, created_at) VALUES (1, 's', 'h', 'u', :t)"
+                "INSERT INTO sources (id, name, kind, url, created_at)"
+                " VALUES (1, 's', 'h', 'u', :t)"
             ),
             {"t": now},
         )
