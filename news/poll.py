@@ -38,6 +38,7 @@ from news.readers import SiteReader
 from news.store import UpsertOutcome, get_or_create_source, upsert_article
 from news.syndication import FeedItem, parse_feed, parse_sitemap
 from news.text import slugify
+from news.weburl import web_url_or_drop
 
 log = logging.getLogger(__name__)
 MAX_ARTICLES_PER_POLL = 50
@@ -223,9 +224,15 @@ def address(url: str) -> str:
 
 
 def _unique(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """First occurrence of each identity (the same article under two category paths)."""
+    """First occurrence of each identity (the same article under two category paths).
+
+    Links that are not http(s) (``javascript:`` in a feed's <link>) are dropped here,
+    with a logged reason, before anything is fetched or stored.
+    """
     out: dict[str, Candidate] = {}
     for candidate in candidates:
+        if web_url_or_drop(candidate.url, base=None, what="listed link") is None:
+            continue
         out.setdefault(candidate.identity, candidate)
     return list(out.values())
 

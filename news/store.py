@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from news.db import utcnow
+from news.errors import ExtractionError
 from news.extraction import ExtractedArticle
 from news.fetch import FetchResult
 from news.identity import identity_key, origin, rebase
@@ -35,6 +36,7 @@ from news.models import (
     SourceState,
 )
 from news.text import normalize_text, slugify
+from news.weburl import web_url, web_url_or_drop
 
 
 class UpsertOutcome(enum.StrEnum):
@@ -159,10 +161,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def storable(extracted: ExtractedArticle) -> ExtractedArticle:
-    """The article with control characters removed from every text field.
+    """The article with control characters removed and only web URLs kept.
 
     PostgreSQL refuses NUL bytes in text, and no reader wants the others; an
-    extractor or a CMS push can carry them in from a broken page.
+    extractor or a CMS push can carry them in from a broken page. An address
+    that is not http(s) is refused for the article itself (ExtractionError),
+    and dropped for its canonical link (the article's address stands in) and
+    its image (see news.weburl).
     """
     fields = ("title", "category", "summary", "body", "author", "url", "canonical_url", "image")
     changes: dict[str, Any] = {
@@ -170,7 +175,15 @@ def storable(extracted: ExtractedArticle) -> ExtractedArticle:
         for name in fields
         if isinstance(value := getattr(extracted, name), str) and _CONTROL.search(value)
     }
-    return replace(extracted, **changes) if changes else extracted
+    cleaned = replace(extracted, **changes) if changes else extracted
+    url = web_url(cleaned.url)
+    if url is None:
+        raise ExtractionError(f"not an http(s) address: {cleaned.url[:200]!r}")
+    canonical = web_url_or_drop(cleaned.canonical_url, base=url, what="canonical link") or url
+    image = web_url_or_drop(cleaned.image, base=url, what="image")
+    if (url, canonical, image) == (cleaned.url, cleaned.canonical_url, cleaned.image):
+        return cleaned
+    return replace(cleaned, url=url, canonical_url=canonical, image=image)
 
 
 def upsert_article(

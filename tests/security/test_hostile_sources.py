@@ -5,12 +5,23 @@ Every case runs against the local fixture server (tests/sites) on 127.0.0.1.
 
 from __future__ import annotations
 
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from news.errors import FetchError
+from config.settings import SourceConfig
+from news.errors import ExtractionError, FetchError
+from news.extraction import ExtractedArticle
 from news.fetch import Fetcher, make_session
+from news.models import Article
+from news.poll import poll_source
+from news.readers import reader_for
+from news.store import storable
 from tests.sites.server import SiteServer
 
 
@@ -38,3 +49,93 @@ def test_a_silent_server_is_cut_at_the_deadline_not_the_read_timeout(
     with pytest.raises(FetchError, match="longer than 1s"):
         fetcher.get(site_server.base_url + "/fault/endless-drip")
     assert time.monotonic() - started < 3.0
+
+
+HOSTILE_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>t</title><link>{base}/</link>
+<item><title>Script link</title><link>javascript:alert(document.domain)</link>
+<description>{long}</description><enclosure url="{base}/i.jpg" type="image/jpeg"/></item>
+<item><title>Data link</title><link>data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;</link>
+<description>{long}</description><enclosure url="{base}/i.jpg" type="image/jpeg"/></item>
+<item><title>Bài thật</title><link>{base}/bai-that.html</link><description>ngắn</description></item>
+</channel></rss>"""
+HOSTILE_PAGE = """<html><head><title>Bài thật</title>
+<link rel="canonical" href="javascript:alert(1)">
+<meta property="og:image" content="vbscript:msgbox(1)">
+</head><body><article><h1>Bài thật</h1><p class="date">Ngày đăng: 10:00 | 13/03/2023</p>
+<p><b>Lãnh đạo tỉnh làm việc với các sở ngành về kế hoạch năm mới và các nhiệm vụ trọng tâm.</b></p>
+<p>{long}</p><p>{long}</p></article></body></html>"""
+
+
+def test_only_web_urls_are_stored_from_a_hostile_feed_and_page(
+    factory: sessionmaker[Session],
+) -> None:
+    """javascript:/data:/vbscript: links never reach the database (so no feed, page or post)."""
+    long_text = "Nội dung bài viết dài về công tác của tỉnh trong năm. " * 8
+    pages: dict[str, tuple[str, str]] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            kind, body = pages.get(self.path, ("text/plain", "not found"))
+            data = body.encode("utf-8")
+            self.send_response(200 if self.path in pages else 404)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    pages["/feed.xml"] = ("application/rss+xml", HOSTILE_FEED.format(base=base, long=long_text))
+    pages["/bai-that.html"] = ("text/html; charset=utf-8", HOSTILE_PAGE.format(long=long_text))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = SourceConfig(
+            name="hostile", kind="rss", url=base + "/feed.xml", respect_robots=False
+        )
+        poll_source(
+            factory, source, Fetcher(respect_robots=False), reader_for(None),
+            tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    with factory() as session:
+        articles = session.scalars(select(Article)).all()
+        assert [a.title for a in articles] == ["Bài thật"]
+        (article,) = articles
+        assert article.url == base + "/bai-that.html"
+        assert article.canonical_url == article.url  # the hostile canonical was dropped
+        assert article.image is None or article.image.startswith(base)
+        for value in (article.url, article.canonical_url, article.image or ""):
+            assert not value.lower().startswith(("javascript:", "data:", "vbscript:"))
+
+
+def test_store_refuses_an_article_whose_own_address_is_not_web() -> None:
+    extracted = ExtractedArticle(
+        url="javascript:alert(1)", canonical_url="javascript:alert(1)", title="t",
+        category="", category_slug="", published_at=None, date_inferred=False,
+        summary="s", body="b", image="data:image/png;base64,AAAA", author=None,
+    )  # fmt: skip
+    with pytest.raises(ExtractionError, match="not an http"):
+        storable(extracted)
+    relative = storable(
+        ExtractedArticle(
+            url="https://portal.test/a/1.html",
+            canonical_url="/a/1.html",
+            title="t",
+            category="",
+            category_slug="",
+            published_at=None,
+            date_inferred=False,
+            summary="s",
+            body="b",
+            image="../img/1.jpg",
+            author=None,
+        )  # fmt: skip
+    )
+    assert relative.canonical_url == "https://portal.test/a/1.html"
+    assert relative.image == "https://portal.test/img/1.jpg"
