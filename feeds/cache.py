@@ -100,27 +100,29 @@ def rebuild_all(factory: sessionmaker[Session], settings: Settings) -> list[str]
 class FeedStore:
     """Per-process memory in front of the `rendered_feeds` table."""
 
-    def __init__(self, factory: sessionmaker[Session]):
+    def __init__(self, factory: sessionmaker[Session], *, freshness: float = FRESHNESS_SECONDS):
         self.factory = factory
+        self.freshness = freshness
+        # Only documents found in the database are kept: at most one per feed.
         self._docs: dict[str, tuple[float, CachedFeed]] = {}
         self._lock = threading.Lock()
 
     def peek(self, key: str) -> CachedFeed | None:
         """The document if memory holds a fresh copy; never touches the database."""
         cached = self._docs.get(key)
-        if cached is not None and time.monotonic() - cached[0] < FRESHNESS_SECONDS:
+        if cached is not None and time.monotonic() - cached[0] < self.freshness:
             return cached[1]
         return None
 
     def get(self, key: str) -> CachedFeed | None:
-        """The current document for `key` (at most FRESHNESS_SECONDS old)."""
+        """The current document for `key` (at most `freshness` seconds old)."""
         now = time.monotonic()
         cached = self._docs.get(key)
-        if cached is not None and now - cached[0] < FRESHNESS_SECONDS:
+        if cached is not None and now - cached[0] < self.freshness:
             return cached[1]
         with self._lock:
             cached = self._docs.get(key)
-            if cached is not None and time.monotonic() - cached[0] < FRESHNESS_SECONDS:
+            if cached is not None and time.monotonic() - cached[0] < self.freshness:
                 return cached[1]
             doc = self._load(key, cached[1] if cached else None)
             if doc is not None:

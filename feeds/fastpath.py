@@ -1,117 +1,117 @@
-"""The hot path for feed readers, as plain ASGI in front of the Starlette app.
+"""The feed handler, as plain ASGI in front of the Starlette app.
 
-Most feed traffic is readers polling the default view of a feed, often with
-a validator (304). For those requests the Starlette request object, routing
-and header building cost more than the answer itself, so this layer answers
-them straight from the in-memory document with headers prepared once per
-document version. Anything else (queries, unknown feeds, a document not in
-memory yet) falls through to the full app, which has the same semantics.
+Most traffic is readers polling the default view of a feed, often with a
+validator (304). For those the Starlette request object, routing and header
+building would cost more than the answer itself, so every path under
+``/feeds/`` (the OPML list aside) is answered here: the document comes from
+memory when a fresh copy is there and from the database (on a worker thread)
+otherwise, and either way :func:`feeds.response.answer` writes the response.
+The Starlette app behind sees only what this layer does not serve (home
+page, OPML, health, and everything else).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from email.utils import format_datetime
-from typing import Any
+import re
+from urllib.parse import parse_qsl
 
-from feeds.cache import CachedFeed, FeedStore
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from feeds.build import DEFAULT_LIMIT, MAX_LIMIT, Query
+from feeds.response import Headers, answer
+from feeds.service import FeedService
+from feeds.specs import FEEDS_PREFIX, spec_for_path
 
-
-def key_for_path(path: str) -> str | None:
-    """The cache key for a feed URL path, or None when the path is not a feed."""
-    if not path.startswith("/feeds/"):
-        return None
-    rest = path[len("/feeds/") :]
-    name, dot, fmt = rest.rpartition(".")
-    if not dot or fmt not in ("rss", "atom", "json") or not name:
-        return None
-    if name.startswith("source/"):
-        source = name[len("source/") :]
-        return None if "/" in source or not source else f"source/{source}.{fmt}"
-    if "/" in name:
-        return None
-    return f"all.{fmt}" if name == "all" else f"category/{name}.{fmt}"
+OPML_PATH = "/feeds/opml"
+MAX_QUERY_CHARS = 100
+# ASCII digits only: str.isdigit() and int() also take "²", "٣" and "５", and
+# int() refuses more than 4,300 digits with an error; nine digits is plenty.
+_LIMIT = re.compile(r"[0-9]{1,9}")
+_DEFAULT = Query()
 
 
-class _Prepared:
-    """Response headers of one document version, built once."""
+class BadQuery(ValueError):
+    """A query parameter a reader got wrong: answered with 400 and this message."""
 
-    def __init__(self, doc: CachedFeed, max_age: int):
-        self.doc = doc
-        common = [
-            (b"last-modified", format_datetime(doc.built_at, usegmt=True).encode()),
-            (b"cache-control", f"public, max-age={max_age}".encode()),
-            (b"vary", b"Accept-Encoding"),
-        ]
-        self.etag = doc.etag.encode()
-        self.etag_gz = (doc.etag[:-1] + '-gz"').encode()
-        content_type = (b"content-type", doc.content_type.encode())
-        self.plain = [(b"etag", self.etag), *common]
-        self.gzip = [(b"etag", self.etag_gz), *common]
-        self.plain_200 = [*self.plain, content_type, (b"content-length", b"%d" % len(doc.body))]
-        self.gzip_200 = [
-            *self.gzip,
-            content_type,
-            (b"content-encoding", b"gzip"),
-            (b"content-length", b"%d" % len(doc.body_gzip)),
-        ]
+
+def parse_query(query_string: bytes) -> Query:
+    """`?limit=` (1–500, larger is capped), `?q=` and `?exclude=` (plain words).
+
+    Raw bytes are read as UTF-8 (invalid sequences replaced); a repeated
+    parameter keeps its last value; unknown parameters are ignored.
+    """
+    params = dict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True))
+    limit = DEFAULT_LIMIT
+    raw_limit = params.get("limit")
+    if raw_limit is not None:
+        if _LIMIT.fullmatch(raw_limit) is None or int(raw_limit) < 1:
+            raise BadQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        limit = min(int(raw_limit), MAX_LIMIT)
+    words = {}
+    for name in ("q", "exclude"):
+        value = params.get(name, "").strip()
+        if len(value) > MAX_QUERY_CHARS:
+            raise BadQuery(f"{name} is limited to {MAX_QUERY_CHARS} characters")
+        words[name] = value
+    return Query(limit=limit, q=words["q"], exclude=words["exclude"])
 
 
 class FeedFastPath:
-    """ASGI middleware: answers default-view feed GET/HEAD from memory."""
+    """ASGI middleware: answers every feed request; the rest goes to `app`."""
 
-    def __init__(self, app: ASGIApp, store: FeedStore, *, max_age: int):
+    def __init__(self, app: ASGIApp, service: FeedService):
         self.app = app
-        self.store = store
-        self.max_age = max_age
-        self._prepared: dict[str, _Prepared] = {}
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in ("GET", "HEAD")
-            or scope.get("query_string")
-        ):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        key = key_for_path(scope["path"])
-        doc = self.store.peek(key) if key is not None else None
-        if key is None or doc is None:
+        path: str = scope["path"]
+        if not path.startswith(FEEDS_PREFIX) or path == OPML_PATH:
             await self.app(scope, receive, send)
             return
-        prepared = self._prepared.get(key)
-        if prepared is None or prepared.doc is not doc:
-            prepared = self._prepared[key] = _Prepared(doc, self.max_age)
-        if_none_match = if_modified_since = None
-        gzipped = False
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                if_none_match = value
-            elif name == b"accept-encoding":
-                gzipped = b"gzip" in value
-            elif name == b"if-modified-since":
-                if_modified_since = value
-        if if_modified_since is not None and if_none_match is None:
-            await self.app(scope, receive, send)  # date comparison: the full app does it
+        method: str = scope["method"]
+        if method != "GET" and method != "HEAD":
+            await _text(send, 405, "Method Not Allowed\n", [(b"allow", b"GET, HEAD")])
             return
-        if if_none_match is not None and (
-            prepared.etag in if_none_match
-            or prepared.etag_gz in if_none_match
-            or if_none_match.strip() == b"*"
-        ):
-            headers = prepared.gzip if gzipped else prepared.plain
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
+        spec = spec_for_path(path)
+        if spec is None:
+            await _not_found(send, path)
             return
-        headers = prepared.gzip_200 if gzipped else prepared.plain_200
-        body = doc.body_gzip if gzipped else doc.body
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-        )
+        query = _DEFAULT
+        if scope["query_string"]:
+            try:
+                query = parse_query(scope["query_string"])
+            except BadQuery as exc:
+                await _text(send, 400, f"{exc}\n")
+                return
+        rep = self.service.peek(spec) if query.is_default else None
+        if rep is None:
+            rep = await run_in_threadpool(self.service.document, spec, query)
+            if rep is None:
+                await _not_found(send, path)
+                return
+        status, headers, body = answer(rep, method, scope["headers"])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _text(send: Send, status: int, text: str, extra: Headers | None = None) -> None:
+    body = text.encode("utf-8", "replace")
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"%d" % len(body)),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _not_found(send: Send, path: str) -> None:
+    message = (
+        f"Không có nguồn tin này / no such feed: {path}\n"
+        f"Xem danh sách / see the list: {OPML_PATH}\n"
+    )
+    await _text(send, 404, message)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import feedparser
 import lxml.etree
@@ -26,6 +28,8 @@ from tests.conftest import free_port
 from tests.helpers import extracted, running_server
 
 ICT = timezone(timedelta(hours=7))
+MATTERING = {"content-type", "content-length", "content-encoding", "etag", "last-modified",
+             "cache-control", "vary"}  # fmt: skip
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -165,7 +169,7 @@ def test_conditional_get_gzip_head_and_updates(
     atom = feedparser.parse(get(f"{base}/feeds/all.atom").content).entries[0]
     assert atom.id == old_id
     assert atom.updated_parsed > atom.published_parsed  # the correction moved `updated`
-    assert article_id
+    assert old_id.endswith(f":article/{article_id}")  # the id names the database row
 
 
 def test_queries_filter_cap_and_reject_bad_values(
@@ -267,6 +271,69 @@ def test_fast_path_answers_exactly_like_the_full_app(
     assert get(url, **{"If-None-Match": '"other"'}).status_code == 200
     assert requests.head(url, timeout=10).content == b""
     assert get(f"{base}/feeds/all.atom?limit=1").status_code == 200  # queries: the full app
+
+
+def test_memory_and_database_give_byte_identical_answers(
+    factory: sessionmaker[Session], settings: Settings, engine: Engine
+) -> None:
+    """The one response path: a document fresh in memory or loaded from the database.
+
+    Which of the two answers is pinned here (not left to the one-second
+    freshness window): forgetting the memory forces the database, a long
+    freshness keeps memory, and counted statements prove which one ran.
+    """
+    add(factory, 1)
+    add(factory, 2, category="Kinh tế")
+    rebuild_all(factory, settings)
+    app = create_app(settings, factory)
+    statements = 0
+
+    def count(*args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    def fetch(url: str, method: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        try:
+            conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                         headers=headers)  # fmt: skip
+            response = conn.getresponse()
+            kept = {k: v for k, v in response.getheaders() if k.lower() in MATTERING}
+            return response.status, kept, response.read()
+        finally:
+            conn.close()
+
+    with running_server(app, settings.http_port) as base:
+        first = get(f"{base}/feeds/all.rss", **{"Accept-Encoding": "identity"})
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        requests_ = [
+            {}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "gzip;q=0, identity"},
+            {"If-None-Match": etag}, {"If-None-Match": f'"x", W/{etag[:-1]}-gz"'},
+            {"If-None-Match": f"junk{etag}junk"}, {"If-Modified-Since": modified},
+            {"If-Modified-Since": "Sun, 06 Nov 1994 08:49:37 GMT", "Accept-Encoding": "gzip"},
+            {"If-Modified-Since": modified, "If-None-Match": '"x"'},
+        ]  # fmt: skip
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            for path in ("/feeds/all.rss", "/feeds/kinh-te.json", "/feeds/source/portal.atom",
+                         "/feeds/all.atom?limit=50"):  # fmt: skip
+                for method in ("GET", "HEAD"):
+                    for headers in requests_:
+                        app.service.store.forget()
+                        app.service.store.freshness = 0.0
+                        statements = 0
+                        from_database = fetch(f"{base}{path}", method, headers)
+                        assert statements > 0
+                        app.service.store.freshness = 3600.0
+                        fetch(f"{base}{path}", method, headers)  # into memory
+                        statements = 0
+                        from_memory = fetch(f"{base}{path}", method, headers)
+                        assert statements == 0, (path, method, headers)
+                        assert from_memory == from_database, (path, method, headers)
+                        assert from_memory[0] in (200, 304)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
 
 
 def test_feed_logo_and_full_content_switch(factory: sessionmaker[Session]) -> None:
