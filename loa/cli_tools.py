@@ -34,7 +34,7 @@ def read_article(
     show what a poll would store. Raises OSError for an unreadable file and
     LoaError subclasses for fetch failures and non-article pages.
     """
-    from news.fetch import Fetcher
+    from news.fetch import Fetcher, read_local_page
     from news.readers import reader_for
 
     content_type = None
@@ -42,7 +42,8 @@ def read_article(
         page = Fetcher().get(target)
         content, address, content_type = page.content, url or page.url, page.content_type
     else:
-        content, address = Path(target).read_bytes(), url or Path(target).resolve().as_uri()
+        content = read_local_page(Path(target))
+        address = url or Path(target).resolve().as_uri()
     return reader_for(profile, settings.profiles).article(
         content,
         url=address,

@@ -23,7 +23,7 @@ import unicodedata
 
 from news.errors import ExtractionError
 
-__all__ = ["LegacyEncodingError", "decode_html", "detect_legacy_encoding"]
+__all__ = ["LegacyEncodingError", "decode_html", "detect_legacy_encoding", "looks_binary"]
 
 
 class LegacyEncodingError(ExtractionError):
@@ -188,11 +188,29 @@ def detect_legacy_encoding(text: str) -> str | None:
     return None
 
 
+#: Bytes no text encoding of a web page uses (tab, newlines and form feed aside).
+_CONTROL_BYTES = frozenset(range(0x00, 0x09)) | frozenset(range(0x0E, 0x20)) | {0x0B, 0x7F}
+
+
+def looks_binary(content: bytes, *, sample: int = 8192) -> bool:
+    """True for an image, archive or random bytes: control bytes in the first few KB.
+
+    A UTF-16 page (it starts with its BOM) is text despite its NUL bytes.
+    """
+    head = content[:sample]
+    if not head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    controls = sum(1 for byte in head if byte in _CONTROL_BYTES)
+    return b"\x00" in head or controls / len(head) > 0.05
+
+
 def decode_html(content: bytes, content_type: str | None = None) -> str:
     """Decode a page to NFC text; raise :class:`LegacyEncodingError` for TCVN3/VNI pages.
 
     ``content_type`` is the HTTP header value, e.g. ``"text/html; charset=utf-8"``.
     """
+    if looks_binary(content):
+        raise ExtractionError("not text: binary data served as a web page")
     text = unicodedata.normalize("NFC", _decode_bytes(content, content_type))
     legacy = detect_legacy_encoding(text)
     if legacy is not None:

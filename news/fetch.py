@@ -10,8 +10,10 @@ failure into a :class:`news.errors.FetchError` carrying the URL.
 from __future__ import annotations
 
 import logging
+import stat
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
@@ -214,3 +216,22 @@ def _limit_socket_wait(raw: Any, seconds: float) -> None:
         sock = getattr(getattr(file, "raw", None), "_sock", None)
     if sock is not None:
         sock.settimeout(max(seconds, 0.01))
+
+
+def read_local_page(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """A saved page from disk, with the download cap: `loa extract FILE` is no way around it.
+
+    Only regular files: ``/dev/zero``, a FIFO or a directory would hang or
+    read without end. Raises FetchError (a SourceError) with the reason.
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise FetchError(f"cannot read: {exc.strerror or exc}", url=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FetchError("not a regular file", url=str(path))
+    with path.open("rb") as handle:
+        content = handle.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise FetchError(f"file larger than {max_bytes} bytes", url=str(path))
+    return content

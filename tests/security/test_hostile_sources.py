@@ -5,9 +5,14 @@ Every case runs against the local fixture server (tests/sites) on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
+import random
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
+from news.charset import LegacyEncodingError, looks_binary
+from news.db import utcnow
 from news.errors import ExtractionError, FetchError
 from news.extraction import ExtractedArticle
 from news.fetch import Fetcher, make_session
@@ -139,3 +146,31 @@ def test_store_refuses_an_article_whose_own_address_is_not_web() -> None:
     )
     assert relative.canonical_url == "https://portal.test/a/1.html"
     assert relative.image == "https://portal.test/img/1.jpg"
+
+
+def test_random_binary_served_as_html_is_refused_as_not_text() -> None:
+    noise = random.Random(7).randbytes(50_000)
+    with pytest.raises(ExtractionError, match="not text") as info:
+        reader_for(None).article(
+            noise, url="http://portal.test/a.html", now=utcnow(), tz=ZoneInfo("UTC"),
+            summary_chars=400, content_type="text/html",
+        )  # fmt: skip
+    assert not isinstance(info.value, LegacyEncodingError)  # not a "TCVN3 page" either
+    utf16 = "<html><body><p>Tin tức</p></body></html>".encode("utf-16")
+    assert not looks_binary(utf16)
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "{dir}", "{big}"])
+def test_loa_extract_of_a_local_file_is_capped(tmp_path: Path, target: str) -> None:
+    """`loa extract /dev/zero` once read 7 GB in 5 s: same 5 MB cap as a download."""
+    big = tmp_path / "big.html"
+    big.write_bytes(b"<p>" + b"x" * (6 * 1024 * 1024) + b"</p>")
+    path = target.format(dir=tmp_path, big=big)
+    done = subprocess.run(
+        [sys.executable, "-m", "loa", "extract", path],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "LOA_DATA_DIR": str(tmp_path / "var")},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "regular file" in done.stderr or "larger than" in done.stderr
