@@ -204,15 +204,16 @@ def looks_binary(content: bytes, *, sample: int = 8192) -> bool:
     return b"\x00" in head or controls / len(head) > 0.05
 
 
-def decode_html(content: bytes, content_type: str | None = None) -> str:
+def decode_html(content: bytes, content_type: str | None = None, *, url: str | None = None) -> str:
     """Decode a page to NFC text; raise :class:`LegacyEncodingError` for TCVN3/VNI pages.
 
-    ``content_type`` is the HTTP header value, e.g. ``"text/html; charset=utf-8"``.
+    ``content_type`` is the HTTP header value, e.g. ``"text/html; charset=utf-8"``;
+    `url` names the page in the errors. Binary data is refused as not text.
     """
     if looks_binary(content):
-        raise ExtractionError("not text: binary data served as a web page")
+        raise ExtractionError("not text: binary data served as a web page", url=url)
     text = unicodedata.normalize("NFC", _decode_bytes(content, content_type))
     legacy = detect_legacy_encoding(text)
     if legacy is not None:
-        raise LegacyEncodingError(legacy)
+        raise LegacyEncodingError(legacy, url=url)
     return text

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import lxml.etree
 import lxml.html
 
-from news.charset import LegacyEncodingError, decode_html
+from news.charset import decode_html
 from news.dates import looks_like_header_clock, parse_vietnamese_datetime
 from news.errors import ExtractionError
 from news.generic_byline import byline, is_photo_credit
@@ -92,10 +92,7 @@ def _decode(data: str | bytes, url: str) -> str:
     """Text of a page (see :func:`news.charset.decode_html` for the rules)."""
     if isinstance(data, str):
         return data
-    try:
-        return decode_html(data)
-    except LegacyEncodingError as exc:
-        raise LegacyEncodingError(exc.encoding, url=url) from None
+    return decode_html(data, url=url)
 
 
 def parse_html(data: str | bytes, url: str) -> Any:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from news.charset import LegacyEncodingError, decode_html
+from news.charset import decode_html
 from news.errors import ConfigError, ExtractionError
 from news.extraction import ExtractedArticle
 from news.generic import discover_generic_links, extract_generic
@@ -45,7 +45,7 @@ class SiteReader:
     def links(self, content: bytes, *, base_url: str, content_type: str | None = None) -> list[str]:
         """Article links found on a listing page, in page order."""
         _require_html(content_type, base_url)
-        text = decode_html(content, content_type)
+        text = decode_html(content, content_type, url=base_url)
         if self.profile is None:
             return discover_generic_links(text, base_url=base_url)
         return discover_with_profile(self.profile, text, base_url=base_url)
@@ -62,10 +62,7 @@ class SiteReader:
     ) -> ExtractedArticle:
         """Extract one article page (raises ExtractionError, LegacyEncodingError)."""
         _require_html(content_type, url)
-        try:
-            text = decode_html(content, content_type)
-        except LegacyEncodingError as exc:
-            raise LegacyEncodingError(exc.encoding, url=url) from None
+        text = decode_html(content, content_type, url=url)
         if self.profile is not None:
             return extract_with_profile(
                 self.profile, text, url=url, now=now, tz=tz, summary_chars=summary_chars
