@@ -15,9 +15,9 @@ from rich.table import Table
 from config.settings import Settings, SourceConfig
 from news.db import utcnow
 from news.errors import SourceError
+from news.extract import reader_for
 from news.fetch import Fetcher
 from news.poll import discover, read_candidate
-from news.readers import reader_for
 
 
 @dataclass
@@ -74,7 +74,12 @@ def check_source(settings: Settings, source: SourceConfig, *, sample: int = 5) -
 
 
 def print_check(result: CheckResult, console: Console) -> None:
-    """Render a CheckResult as rich tables."""
+    """Render a CheckResult as rich tables (only the problem when the listing failed)."""
+    if not result.ok:
+        console.print(f"[bold]{result.source}[/]: the listing could not be read")
+        for problem in result.problems:
+            console.print(f"[red]problem[/]: {problem}", highlight=False)
+        return
     console.print(
         f"[bold]{result.source}[/]: listing {result.listing_seconds * 1000:.0f} ms, "
         f"{len(result.links)} article links"

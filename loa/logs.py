@@ -27,7 +27,7 @@ _KNOWN_SECRETS: set[str] = set()
 _NOISY = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
-    "urllib3": logging.WARNING,
+    "urllib3": logging.ERROR,  # its "Retrying …" lines; the final failure is Loa's to report
     "alembic": logging.WARNING,
     "celery.worker.strategy": logging.WARNING,
     "celery.app.trace": logging.WARNING,

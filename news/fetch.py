@@ -166,6 +166,8 @@ class Fetcher:
             raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url) from exc
         except requests.Timeout as exc:
             raise FetchError("timed out", url=url) from exc
+        except requests.ConnectionError as exc:
+            raise FetchError(f"cannot connect ({_root_cause(exc)})", url=url) from exc
         except requests.RequestException as exc:
             raise FetchError(f"{exc.__class__.__name__}: {exc}", url=url) from exc
 
@@ -206,6 +208,15 @@ class Fetcher:
     @property
     def _too_slow(self) -> str:
         return f"download took longer than {self.max_seconds:g}s"
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason ("[Errno 111] Connection refused"), not urllib3's nested repr."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    return text.split(": ", 1)[-1] if "Failed to establish" in text else text
 
 
 def _limit_socket_wait(raw: Any, seconds: float) -> None:
