@@ -6,7 +6,7 @@ Runs every extractor over the same saved pages in one process and prints, per
 corpus, a table of per-field accuracy and pages/second, plus ratios against
 plain trafilatura (``bare_extraction`` with default options), the baseline we
 must beat. Columns: ``profile`` and ``no profile`` go through
-:class:`news.readers.SiteReader`, exactly as ``loa extract`` and a poll read a
+:class:`news.extract.SiteReader`, exactly as ``loa extract`` and a poll read a
 page (with the page's site profile, and without one); ``zero-config`` is the
 profile-less extractor alone. Corpora plug in through :func:`load_corpus`; the
 table code knows nothing about where cases come from.
@@ -40,10 +40,8 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from news.errors import SourceError  # noqa: E402
-from news.extraction import ExtractedArticle  # noqa: E402
-from news.generic import extract_generic  # noqa: E402
-from news.profiles import BUILTIN_PROFILES  # noqa: E402
-from news.readers import reader_for  # noqa: E402
+from news.extract import BUILTIN_PROFILES, ExtractedArticle, reader_for  # noqa: E402
+from news.extract.zero_config import extract_generic  # noqa: E402
 from news.text import fold_diacritics, summarize  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

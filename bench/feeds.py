@@ -56,7 +56,7 @@ from config.loader import load_settings  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from feeds.cache import rebuild_all  # noqa: E402
 from news.db import make_engine, make_session_factory, write_session  # noqa: E402
-from news.extraction import ExtractedArticle  # noqa: E402
+from news.extract import ExtractedArticle  # noqa: E402
 from news.migrate import upgrade  # noqa: E402
 from news.store import get_or_create_source, upsert_article  # noqa: E402
 from news.text import slugify  # noqa: E402

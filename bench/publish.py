@@ -35,7 +35,7 @@ from config.loader import load_settings  # noqa: E402
 from loa.embedded_redis import EmbeddedRedis  # noqa: E402
 from news import ledger  # noqa: E402
 from news.db import make_engine, make_session_factory, write_session  # noqa: E402
-from news.extraction import ExtractedArticle  # noqa: E402
+from news.extract import ExtractedArticle  # noqa: E402
 from news.migrate import upgrade  # noqa: E402
 from news.models import Delivery, DeliveryState  # noqa: E402
 from news.store import upsert_article  # noqa: E402

@@ -33,7 +33,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from config.templates import check_template
-from news.profiles import BUILTIN_PROFILES, SiteProfile
+from news.extract import BUILTIN_PROFILES, SiteProfile
 from news.text import slugify
 
 DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"

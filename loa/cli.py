@@ -287,10 +287,10 @@ def poll(
 ) -> None:
     """Poll sources once, in this process, and print what was found."""
     from news.db import make_session_factory
+    from news.extract import reader_for
     from news.fetch import Fetcher
     from news.migrate import ensure_current
     from news.poll import poll_source
-    from news.readers import reader_for
 
     settings = _settings(ctx)
     with _database(settings) as engine:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from config.settings import Settings
 from news.db import make_session_factory, utcnow
-from news.extraction import ExtractedArticle
+from news.extract import ExtractedArticle
 from news.models import Article, Category
 from news.status import Status
 
@@ -29,13 +29,13 @@ def read_article(
 ) -> ExtractedArticle:
     """Fetch (URL) or read (file) one article page and extract it.
 
-    The page is read by the same :class:`news.readers.SiteReader` a source with
+    The page is read by the same :class:`news.extract.SiteReader` a source with
     that profile (or none) is polled with, so `loa extract` and `loa preview`
     show what a poll would store. Raises OSError for an unreadable file and
     LoaError subclasses for fetch failures and non-article pages.
     """
+    from news.extract import reader_for
     from news.fetch import Fetcher, read_local_page
-    from news.readers import reader_for
 
     content_type = None
     if target.startswith(("http://", "https://")):

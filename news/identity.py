@@ -1,7 +1,7 @@
 """Which stored article a listed URL is: identities, their host-less keys, moved origins.
 
 An article's *identity* is formed from the URL its source lists it at
-(:func:`news.profiles.article_identity`): ``host#id:N`` when the site profile
+(:func:`news.extract.article_identity`): ``host#id:N`` when the site profile
 reads the CMS id from the URL, else ``host/path?query`` (scheme, ``www.``/``m.``,
 trailing slash and tracking parameters dropped). Articles stored without a
 source (a CMS push) use their canonical URL.

@@ -25,16 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
-from news.charset import LegacyEncodingError
 from news.db import utcnow, write_session
 from news.errors import SourceError
-from news.extraction import ExtractedArticle
+from news.extract import ExtractedArticle, LegacyEncodingError, SiteReader, article_identity
 from news.fetch import Fetcher, FetchResult
 from news.health import record_failure, record_success
 from news.identity import identity_key
 from news.models import Article, Event, EventKind, Source, SourceState
-from news.profiles import article_identity
-from news.readers import SiteReader
 from news.store import UpsertOutcome, get_or_create_source, upsert_article
 from news.syndication import FeedItem, parse_feed, parse_sitemap
 from news.text import slugify

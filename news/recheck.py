@@ -30,12 +30,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from news.db import utcnow, write_session
 from news.errors import FetchError, SourceError
-from news.extraction import ExtractedArticle
+from news.extract import ExtractedArticle, SiteReader
 from news.fetch import Fetcher, FetchResult
 from news.identity import identity_key
 from news.models import Article, ArticleStatus, Event, EventKind, Source
 from news.poll import Candidate, address, discover
-from news.readers import SiteReader
 from news.store import UpsertOutcome, upsert_article
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from news.db import utcnow
 from news.errors import ExtractionError
-from news.extraction import ExtractedArticle
+from news.extract import ExtractedArticle
 from news.fetch import FetchResult
 from news.identity import identity_key, origin, rebase
 from news.models import (

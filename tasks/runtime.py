@@ -20,9 +20,9 @@ from bot.senders import OutboxSender, Sender, TelegramSender
 from config.settings import Settings, SourceConfig
 from news.db import make_engine, make_session_factory
 from news.errors import ConfigError
+from news.extract import SiteReader, reader_for
 from news.fetch import Fetcher
 from news.politeness import RedisGate
-from news.readers import SiteReader, reader_for
 
 #: What a process that needs Redis says when it has none.
 NO_REDIS = (

@@ -12,7 +12,7 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
-from news.extraction import ExtractedArticle
+from news.extract import ExtractedArticle
 from news.store import UpsertResult, get_or_create_source, upsert_article
 from news.text import slugify
 

@@ -18,7 +18,7 @@ import requests
 
 from loa.demo_portal import FIRST_ID, STORIES, DemoPortal
 from news.errors import ExtractionError
-from news.extraction import discover_cms_links, extract_cms_article
+from news.extract.portal import discover_cms_links, extract_cms_article
 from news.text import slugify
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

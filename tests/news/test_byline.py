@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from news.generic_byline import byline, is_photo_credit
+from news.extract.byline import byline, is_photo_credit
 
 
 @pytest.mark.parametrize(

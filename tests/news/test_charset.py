@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from news.charset import LegacyEncodingError, decode_html, detect_legacy_encoding
 from news.errors import ExtractionError
+from news.extract.charset import LegacyEncodingError, decode_html, detect_legacy_encoding
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "vi-news"
 VIET = "Thông tin Việt Nam: người dân được hưởng lợi từ chính sách mới"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from news.dates import (
+from news.extract.dates import (
     DEFAULT_SKEW,
     ParsedDate,
     looks_like_header_clock,

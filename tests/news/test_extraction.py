@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from news.errors import ExtractionError
-from news.extraction import (
-    ExtractedArticle,
+from news.extract import ExtractedArticle
+from news.extract.byline import byline, is_photo_credit
+from news.extract.portal import (
     canonicalize_url,
     discover_cms_links,
     extract_cms_article,
 )
-from news.generic_byline import byline, is_photo_credit
 from news.text import normalize_text
 from tests.sites.server import CORPUS_DIR, load_index
 

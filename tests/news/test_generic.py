@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from news.charset import decode_html
 from news.errors import ExtractionError
-from news.extraction import ExtractedArticle
-from news.generic import discover_generic_links, extract_generic
+from news.extract import ExtractedArticle
+from news.extract.charset import decode_html
+from news.extract.zero_config import discover_generic_links, extract_generic
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "vi-news"

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from loa.cli_tools import print_status
 from news.db import utcnow
+from news.extract import reader_for
 from news.fetch import Fetcher, make_session
 from news.models import Article, ArticleStatus, Event, EventKind
 from news.poll import poll_source
-from news.readers import reader_for
 from news.recheck import recheck_source
 from news.status import current_status
 from tests.sites.server import SiteServer

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
 from news.errors import SourceError
+from news.extract import reader_for
 from news.fetch import Fetcher
 from news.models import SourceState
 from news.politeness import LocalGate, RedisGate
 from news.poll import poll_source
-from news.readers import reader_for
 from tasks.runtime import redis_client_url
 from tests.conftest import free_port
 

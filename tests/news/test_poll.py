@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from loa.demo_portal import DemoPortal
 from news.errors import FetchError
+from news.extract import reader_for
 from news.fetch import Fetcher, make_session
 from news.models import Article, SourceState
 from news.poll import poll_source
-from news.readers import reader_for
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CMS = reader_for("cms-portal")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from news.errors import ExtractionError
-from news.profiles import (
+from news.extract.profiles import (
     BUILTIN_PROFILES,
     SiteProfile,
     article_identity,

@@ -2,7 +2,7 @@
 
 The extractors are measured one by one elsewhere; this file runs each corpus
 page (the real pages of ``../shared/corpus/vi-news`` and Loa's own
-``tests/sites`` corpus) through :class:`news.readers.SiteReader`, with no
+``tests/sites`` corpus) through :class:`news.extract.SiteReader`, with no
 profile and with every built-in profile, the way a configured source reads it.
 A page may be refused with a :class:`news.errors.SourceError` (that is a
 verdict); any other exception is a crash and fails the test.
@@ -24,11 +24,9 @@ import pytest
 from config.loader import load_settings
 from loa.cli_tools import read_article
 from news.errors import SourceError
-from news.extraction import ExtractedArticle
+from news.extract import BUILTIN_PROFILES, ExtractedArticle, SiteReader, reader_for
 from news.fetch import Fetcher
 from news.poll import Candidate, read_candidate
-from news.profiles import BUILTIN_PROFILES
-from news.readers import SiteReader, reader_for
 from tests.sites.server import CORPUS_DIR, SiteServer, load_index
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

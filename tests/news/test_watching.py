@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from news.db import utcnow
 from news.errors import ExtractionError, FetchError, SourceError
+from news.extract import reader_for
 from news.fetch import Fetcher, make_session
 from news.models import Article, ArticleStatus, Event, EventKind, SourceState
 from news.poll import poll_source
-from news.readers import reader_for
 from news.recheck import recheck_source
 from tests.sites.server import SiteServer
 

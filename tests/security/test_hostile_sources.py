@@ -20,14 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
-from news.charset import LegacyEncodingError, looks_binary
 from news.db import utcnow
 from news.errors import ExtractionError, FetchError
-from news.extraction import ExtractedArticle
+from news.extract import ExtractedArticle, reader_for
+from news.extract.charset import LegacyEncodingError, looks_binary
 from news.fetch import Fetcher, make_session
 from news.models import Article
 from news.poll import poll_source
-from news.readers import reader_for
 from news.store import storable
 from tests.sites.server import SiteServer
 

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from news.profiles import BUILTIN_PROFILES, extract_with_profile
+from news.extract import BUILTIN_PROFILES
+from news.extract.profiles import extract_with_profile
 from tests.sites.faults import PNG_1X1
 from tests.sites.server import CORPUS_LAST_MODIFIED, SiteServer, load_index
 

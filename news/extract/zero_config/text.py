@@ -15,8 +15,8 @@ from typing import Any
 
 import trafilatura
 
-from news.generic_layout import HAS_TIME, UNDER_TITLE, Line
-from news.generic_page import classes, clean, meta, tag_of
+from news.extract.zero_config.layout import HAS_TIME, UNDER_TITLE, Line
+from news.extract.zero_config.lookup import classes, clean, meta, tag_of
 from news.text import normalize_text
 
 __all__ = ["SEEN_PREFIX", "body_text", "lead_text"]

@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from news.charset import decode_html
 from news.errors import ConfigError, ExtractionError
-from news.extraction import ExtractedArticle
-from news.generic import discover_generic_links, extract_generic
-from news.profiles import (
+from news.extract.article import ExtractedArticle
+from news.extract.charset import decode_html
+from news.extract.profiles import (
     BUILTIN_PROFILES,
     SiteProfile,
     article_identity,
     discover_with_profile,
     extract_with_profile,
 )
+from news.extract.zero_config import discover_generic_links, extract_generic
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import lxml.etree
 
-from news.generic_page import classes, tag_of
+from news.extract.zero_config.lookup import classes, tag_of
 from news.text import normalize_text
 
 __all__ = ["HAS_TIME", "UNDER_TITLE", "Line", "page_lines"]

@@ -27,10 +27,10 @@ import cssselect
 from lxml.cssselect import CSSSelector
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from news.dates import parse_vietnamese_datetime
 from news.errors import ExtractionError
-from news.extraction import (
-    ExtractedArticle,
+from news.extract.article import ExtractedArticle
+from news.extract.dates import parse_vietnamese_datetime
+from news.extract.portal import (
     block_lines,
     canonicalize_url,
     discover_cms_links,

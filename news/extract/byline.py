@@ -9,8 +9,8 @@ body, an upper-case name in bold, often right-aligned, in a few shapes::
     ĐỨC QUÂN                      followed by a line "Ảnh: THANH HẢI"
     Tin, ảnh: HỒNG NHUNG          "story and photos by"
 
-Both the portal landmark reader (:mod:`news.extraction`) and zero-config
-(:mod:`news.generic`) read these lines here, so they agree on one convention:
+Both the portal landmark reader (:mod:`news.extract.portal`) and zero-config
+(:mod:`news.extract.zero_config`) read these lines here, so they agree on one convention:
 the author is the name **as printed**, in NFC, its case kept (title-casing
 would garble initials such as "NG.ĐOAN") and a role note in parentheses kept,
 since "(THỰC HIỆN)" or "(tổng hợp)" tells a reader what kind of authorship it

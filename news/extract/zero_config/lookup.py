@@ -1,9 +1,9 @@
 """Reading an unknown page: decode, parse, and look up metadata the way every field needs it.
 
-The zero-config modules (:mod:`news.generic_meta`, :mod:`news.generic_dates`,
-:mod:`news.generic_text`, :mod:`news.generic_links`) all start from the parsed
-tree these helpers return, so they agree on what "the page's text" and "its
-metadata" mean: NFC, single-spaced, with double-escaped entities undone.
+The zero-config modules (:mod:`.meta`, :mod:`.published`, :mod:`.text`,
+:mod:`.links`) all start from the parsed tree these helpers return, so they
+agree on what "the page's text" and "its metadata" mean: NFC, single-spaced,
+with double-escaped entities undone.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
-from news.charset import decode_html
 from news.errors import ExtractionError
+from news.extract.charset import decode_html
 from news.text import normalize_text
 
 __all__ = ["classes", "clean", "jsonld", "jsonld_value", "meta", "page_text", "parse", "tag_of"]

@@ -3,7 +3,7 @@
 Metadata (``article:published_time``, JSON-LD, ``itemprop``) is exact when it
 carries a time of day, but many Vietnamese sites either have none or fill it
 with midnight; what they do print is a date near the title, in any of the
-shapes :func:`news.dates.parse_vietnamese_datetime` reads ("15:20 PM |
+shapes :func:`news.extract.dates.parse_vietnamese_datetime` reads ("15:20 PM |
 21/12/2012", "24/12/12 11:05 tối", year-less "16:56 | 13/03"). Two traps: the
 portal's live header clock (which is "now", not the publication time) and the
 dates of other articles listed around this one.
@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from news.dates import looks_like_header_clock, parse_vietnamese_datetime
-from news.generic_layout import HAS_TIME, UNDER_TITLE, Line
-from news.generic_page import clean, jsonld_value, meta
+from news.extract.dates import looks_like_header_clock, parse_vietnamese_datetime
+from news.extract.zero_config.layout import HAS_TIME, UNDER_TITLE, Line
+from news.extract.zero_config.lookup import clean, jsonld_value, meta
 
 __all__ = ["published_at", "shown_date"]
 

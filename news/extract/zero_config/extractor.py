@@ -8,13 +8,13 @@ title, date and lead are often wrong. So trafilatura supplies the body only,
 and the fields readers see first come from heuristics that look at the page the
 way a reader does. One module per job:
 
-* :mod:`news.generic_page`: decoding, parsing, metadata lookups;
-* :mod:`news.generic_meta`: title (and the element that anchors the layout),
+* :mod:`.lookup`: decoding, parsing, metadata lookups;
+* :mod:`.meta`: title (and the element that anchors the layout),
   category, author, image, canonical URL;
-* :mod:`news.generic_layout`: the page as visible lines around the title;
-* :mod:`news.generic_dates`: the publication moment;
-* :mod:`news.generic_text`: body and lead;
-* :mod:`news.generic_links`: article links on listing pages.
+* :mod:`.layout`: the page as visible lines around the title;
+* :mod:`.published`: the publication moment;
+* :mod:`.text`: body and lead;
+* :mod:`.links`: article links on listing pages.
 
 This module wires them together and decides whether a page is an article at all:
 a page that is not a listing is one when it shows enough text, or, however short
@@ -29,14 +29,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from news import generic_meta
 from news.errors import ExtractionError
-from news.extraction import ExtractedArticle
-from news.generic_dates import published_at, shown_date
-from news.generic_layout import Line, page_lines
-from news.generic_links import discover_generic_links
-from news.generic_page import jsonld, meta, page_text, parse
-from news.generic_text import SEEN_PREFIX, body_text, lead_text
+from news.extract.article import ExtractedArticle
+from news.extract.zero_config import meta as generic_meta
+from news.extract.zero_config.layout import Line, page_lines
+from news.extract.zero_config.links import discover_generic_links
+from news.extract.zero_config.lookup import jsonld, meta, page_text, parse
+from news.extract.zero_config.published import published_at, shown_date
+from news.extract.zero_config.text import SEEN_PREFIX, body_text, lead_text
 from news.text import slugify, summarize
 
 __all__ = ["discover_generic_links", "extract_generic"]

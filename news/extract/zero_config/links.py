@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-from news.extraction import canonicalize_url
-from news.generic_page import clean, page_text, parse
+from news.extract.portal import canonicalize_url
+from news.extract.zero_config.lookup import clean, page_text, parse
 
 __all__ = ["discover_generic_links"]
 

@@ -11,7 +11,7 @@ the sample page::
     Ngày đăng: 16:56 | 13/03 Lượt xem: 690
     <lead>                           <- first paragraph: the summary
     <image, caption printed twice, body paragraphs>
-    NGUYÊN ĐOAN (THỰC HIỆN)          <- byline: the author (see news.generic_byline)
+    NGUYÊN ĐOAN (THỰC HIỆN)          <- byline: the author (see news.extract.byline)
     [Trở về] / Các tin mới hơn: ...  <- end of the article
 
 Everything else (header clock, welcome line, view and visit counters, link
@@ -31,55 +31,21 @@ from zoneinfo import ZoneInfo
 import lxml.etree
 import lxml.html
 
-from news.charset import decode_html
-from news.dates import looks_like_header_clock, parse_vietnamese_datetime
 from news.errors import ExtractionError
-from news.generic_byline import byline, is_photo_credit
+from news.extract.article import ExtractedArticle
+from news.extract.byline import byline, is_photo_credit
+from news.extract.charset import decode_html
+from news.extract.dates import looks_like_header_clock, parse_vietnamese_datetime
 from news.text import normalize_text, slugify, summarize
 
 __all__ = [
     "PROFILE",
-    "ExtractedArticle",
     "canonicalize_url",
     "discover_cms_links",
     "extract_cms_article",
 ]
 
 PROFILE = "cms-portal"
-
-
-@dataclass(frozen=True, slots=True)
-class ExtractedArticle:
-    """One article as read from a page, all text in NFC; `author` as the page prints it
-    (see :mod:`news.generic_byline`)."""
-
-    url: str
-    canonical_url: str
-    title: str
-    category: str
-    category_slug: str
-    published_at: datetime | None
-    date_inferred: bool
-    summary: str
-    body: str
-    image: str | None
-    author: str | None
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (``loa extract --json``); dates in ISO 8601 with offset."""
-        return {
-            "url": self.url,
-            "canonical_url": self.canonical_url,
-            "title": self.title,
-            "category": self.category,
-            "category_slug": self.category_slug,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "date_inferred": self.date_inferred,
-            "summary": self.summary,
-            "body": self.body,
-            "image": self.image,
-            "author": self.author,
-        }
 
 
 # ---------------------------------------------------------------- decoding
@@ -89,7 +55,7 @@ _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 
 
 def _decode(data: str | bytes, url: str) -> str:
-    """Text of a page (see :func:`news.charset.decode_html` for the rules)."""
+    """Text of a page (see :func:`news.extract.charset.decode_html` for the rules)."""
     if isinstance(data, str):
         return data
     return decode_html(data, url=url)

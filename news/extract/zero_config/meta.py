@@ -9,7 +9,7 @@ unknowable in advance, so each field cross-checks one against the other:
   " - SiteName" suffix. The element is returned too: it anchors the layout;
 * category: a breadcrumb (linked or plain text), WordPress ``rel="category"``,
   then ``article:section``/JSON-LD unless it is a placeholder;
-* author: the byline printed after the body (:mod:`news.generic_byline`), else an
+* author: the byline printed after the body (:mod:`news.extract.byline`), else an
   element marked as the byline, else metadata that names a person.
 """
 
@@ -19,9 +19,9 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from news.extraction import canonicalize_url
-from news.generic_byline import MAX_BYLINE, byline
-from news.generic_page import classes, clean, jsonld_value, meta, tag_of
+from news.extract.byline import MAX_BYLINE, byline
+from news.extract.portal import canonicalize_url
+from news.extract.zero_config.lookup import classes, clean, jsonld_value, meta, tag_of
 from news.text import slugify
 
 __all__ = ["author", "canonical_url", "category", "image", "printed_byline", "title"]
