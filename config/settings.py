@@ -34,7 +34,6 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from config.templates import check_template
 from news.extract import BUILTIN_PROFILES, SiteProfile
-from news.text import slugify
 
 DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 #: Under the data directory: the demo portal's address and schedule, written by
@@ -143,7 +142,8 @@ class RouteRule(_Strict):
 
     `channel` may contain ``{category_slug}`` (the demo routes each category
     to ``@loa_demo_<slug>``). Keywords are plain words, matched without
-    diacritics on whole words of the title and summary; no user regex.
+    diacritics on whole words of the title and summary; no user regex. The
+    matching itself lives in :mod:`news.routing`; this is only the rule.
     """
 
     channel: str
@@ -152,31 +152,6 @@ class RouteRule(_Strict):
     _channel_as_text = field_validator("channel", mode="before")(_chat_text)
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
-
-    def matches(self, *, category_slug: str | None, source: str, text: str = "") -> bool:
-        """True when the article's category, source and words pass this rule's filters."""
-        if self.sources and source not in self.sources:
-            return False
-        if self.categories and category_slug not in {slugify(c) for c in self.categories}:
-            return False
-        words = f" {slugify(text).replace('-', ' ')} "
-        if self.include and not any(_has_word(words, w) for w in self.include):
-            return False
-        return not any(_has_word(words, w) for w in self.exclude)
-
-    def chat_for(self, category_slug: str | None) -> str | None:
-        """The chat this rule names for an article (None: templated but no category)."""
-        if "{category_slug}" not in self.channel:
-            return self.channel
-        if not category_slug:
-            return None
-        return self.channel.replace("{category_slug}", category_slug.replace("-", "_"))
-
-
-def _has_word(folded_text: str, word: str) -> bool:
-    """Whole-word, diacritic-insensitive containment ("tuyen giao" finds "Tuyên giáo")."""
-    needle = slugify(word).replace("-", " ")
-    return bool(needle) and f" {needle} " in folded_text
 
 
 class PublishConfig(_Strict):

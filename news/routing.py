@@ -1,10 +1,44 @@
-"""Which chats an article goes to, from the configured route rules."""
+"""Which chats an article goes to, from the configured route rules.
+
+A :class:`config.settings.RouteRule` is only data; matching it against an
+article (category slug, source, whole words without diacritics) happens here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from config.settings import RouteRule
+from news.text import slugify
+
+
+def rule_matches(
+    rule: RouteRule, *, category_slug: str | None, source: str, text: str = ""
+) -> bool:
+    """True when the article's category, source and words pass `rule`'s filters."""
+    if rule.sources and source not in rule.sources:
+        return False
+    if rule.categories and category_slug not in {slugify(c) for c in rule.categories}:
+        return False
+    words = f" {slugify(text).replace('-', ' ')} "
+    if rule.include and not any(_has_word(words, w) for w in rule.include):
+        return False
+    return not any(_has_word(words, w) for w in rule.exclude)
+
+
+def rule_chat(rule: RouteRule, category_slug: str | None) -> str | None:
+    """The chat `rule` names for an article (None: templated but no category)."""
+    if "{category_slug}" not in rule.channel:
+        return rule.channel
+    if not category_slug:
+        return None
+    return rule.channel.replace("{category_slug}", category_slug.replace("-", "_"))
+
+
+def _has_word(folded_text: str, word: str) -> bool:
+    """Whole-word, diacritic-insensitive containment ("tuyen giao" finds "Tuyên giáo")."""
+    needle = slugify(word).replace("-", " ")
+    return bool(needle) and f" {needle} " in folded_text
 
 
 def chats_for(
@@ -13,8 +47,8 @@ def chats_for(
     """Chats whose rule matches, each once, in rule order."""
     chats = []
     for rule in rules:
-        if rule.matches(category_slug=category_slug, source=source, text=text):
-            chat = rule.chat_for(category_slug)
+        if rule_matches(rule, category_slug=category_slug, source=source, text=text):
+            chat = rule_chat(rule, category_slug)
             if chat is not None:
                 chats.append(chat)
     return list(dict.fromkeys(chats))

@@ -11,6 +11,7 @@ import pytest
 from config.loader import load_settings
 from config.settings import DEFAULT_TELEGRAM_API_BASE_URL
 from news.errors import ConfigError
+from news.routing import rule_matches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,8 +42,8 @@ def test_yaml_values_are_loaded(tmp_path: Path) -> None:
     assert settings.sources[0].poll_interval == 120
     assert settings.editors == [12345]
     assert settings.telegram_api_base_url == DEFAULT_TELEGRAM_API_BASE_URL
-    assert settings.routes[0].matches(category_slug="cong-tac-tuyen-giao", source="portal")
-    assert not settings.routes[0].matches(category_slug="kinh-te", source="portal")
+    assert rule_matches(settings.routes[0], category_slug="cong-tac-tuyen-giao", source="portal")
+    assert not rule_matches(settings.routes[0], category_slug="kinh-te", source="portal")
     assert not settings.is_demo
 
 
