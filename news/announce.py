@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import RouteRule
+from config.settings import PublishConfig, RouteRule
 from news.db import utcnow, write_session
 from news.ledger import plan_deliveries
 from news.models import Article, Source
+from news.poll import PollReport
 from news.routing import chats_for
 
 
@@ -57,3 +58,23 @@ def plan_announcements(
             for delivery_id in plan_deliveries(session, article_id, chats, not_before=not_before):
                 planned.append(Planned(delivery_id, delay))
     return planned
+
+
+def announce_poll(
+    factory: sessionmaker[Session],
+    report: PollReport,
+    rules: Sequence[RouteRule],
+    publish: PublishConfig,
+) -> list[Planned]:
+    """Ledger rows for what a poll found worth announcing.
+
+    A source's first poll is already cut to its newest `announce_first_poll`
+    articles, so it is not spread; later polls spread past `publish.burst_limit`.
+    """
+    return plan_announcements(
+        factory,
+        report.announce,
+        rules,
+        burst_limit=None if report.first_poll else publish.burst_limit,
+        spacing_seconds=publish.burst_spacing_seconds,
+    )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 
 from bot.corrections import Corrector, stale_deliveries
 from feeds.cache import rebuild_all
-from news.announce import plan_announcements
+from news.announce import announce_poll
 from news.db import utcnow
 from news.errors import SourceError
 from news.poll import poll_source as poll_service
@@ -27,6 +28,18 @@ POLL_LOCK_SECONDS = 120
 #: Never schedule a countdown past the broker's visibility timeout (see DESIGN):
 #: longer waits stay in the database and the reconciler picks them up.
 MAX_COUNTDOWN = 300
+
+
+def later(task: Any, args: tuple[Any, ...], seconds: float | None) -> bool:
+    """Enqueue `task(*args)` in `seconds` if that is soon; else leave it to the reconciler.
+
+    The one place the countdown cap is applied: every row that waits longer is
+    due in the database, and the reconciler enqueues it when its time comes.
+    """
+    if seconds is None or seconds > MAX_COUNTDOWN:
+        return False
+    task.apply_async(args, countdown=max(seconds, 0))
+    return True
 
 
 @shared_task(name="loa.poll_source", ignore_result=True)
@@ -60,17 +73,9 @@ def poll_source(source_name: str) -> None:
         source_name, report.links, len(report.new), len(report.updated),
         len(report.announce), " (not modified)" if report.not_modified else "",
     )  # fmt: skip
-    publish_cfg = rt.settings.publish
-    planned = plan_announcements(
-        rt.factory,
-        report.announce,
-        rt.settings.effective_routes(),
-        burst_limit=None if report.first_poll else publish_cfg.burst_limit,
-        spacing_seconds=publish_cfg.burst_spacing_seconds,
-    )
+    planned = announce_poll(rt.factory, report, rt.settings.effective_routes(), rt.settings.publish)
     for item in planned:
-        if item.delay_seconds <= MAX_COUNTDOWN:  # later ones: the reconciler, when due
-            publish.apply_async((item.delivery_id,), countdown=item.delay_seconds)
+        later(publish, (item.delivery_id,), item.delay_seconds)
     for article_id in report.updated:
         fix_posts.delay(article_id)
     if report.changed:
@@ -88,8 +93,7 @@ def publish(delivery_id: int) -> None:
         outcome.status,
         f" ({outcome.error})" if outcome.error else "",
     )
-    if outcome.retry_in is not None and outcome.retry_in <= MAX_COUNTDOWN:
-        publish.apply_async((delivery_id,), countdown=max(outcome.retry_in, 0))
+    later(publish, (delivery_id,), outcome.retry_in)
 
 
 @shared_task(name="loa.recheck_source", ignore_result=True)
@@ -129,8 +133,7 @@ def fix_posts(article_id: int) -> None:
         log.info("fix delivery %s: %s", delivery_id, outcome.status)
         if outcome.retry_in is not None:
             waits.append(outcome.retry_in)
-    if waits and min(waits) <= MAX_COUNTDOWN:  # later ones: the reconciler, when due
-        fix_posts.apply_async((article_id,), countdown=max(min(waits), 0))
+    later(fix_posts, (article_id,), min(waits) if waits else None)
 
 
 def schedule_feed_rebuild() -> None:
