@@ -239,6 +239,7 @@ def serve(
     import uvicorn
 
     from feeds.server import create_app
+    from feeds.serving import uvicorn_options
     from loa.ports import require_free_port
     from news.db import make_engine, make_session_factory
 
@@ -246,13 +247,8 @@ def serve(
     _require_schema(settings)
     require_free_port(settings.http_host, settings.http_port)
     factory = make_session_factory(make_engine(settings.effective_database_url))
-    uvicorn.run(
-        create_app(settings, factory),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
+    # Host, port and the request-head limits (414/431) come from one place.
+    uvicorn.run(create_app(settings, factory), **uvicorn_options(settings))
 
 
 @app.command()

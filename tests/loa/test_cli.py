@@ -159,3 +159,40 @@ def test_help_shows_flags_without_a_value_type(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "--emulator" in done.stdout
     assert "<bool>" not in done.stdout
+
+
+def test_loa_serve_refuses_an_oversized_request_head(tmp_path: Path) -> None:
+    """`loa serve` runs with the feed server's head limits (not uvicorn's defaults)."""
+    import socket
+    import time
+
+    from tests.conftest import free_port
+
+    assert loa("db", "upgrade", cwd=tmp_path).returncode == 0
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"LOA_CONFIG", "DATABASE_URL"}}
+    env["LOA_DATA_DIR"] = str(tmp_path / "var")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "loa", "serve", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.2)
+        with conn:
+            head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
+            try:
+                conn.sendall(head)
+            except OSError:
+                pass  # the server may close before reading it all
+            status_line = conn.recv(64).split(b"\r\n", 1)[0]
+        assert status_line.startswith(b"HTTP/1.1 431"), status_line
+    finally:
+        server.terminate()
+        server.wait(10)
