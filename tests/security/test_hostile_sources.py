@@ -20,14 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import SourceConfig
-from news.db import utcnow
+from news.db import utcnow, write_session
 from news.errors import ExtractionError, FetchError
 from news.extract import ExtractedArticle, reader_for
 from news.extract.charset import LegacyEncodingError, looks_binary
 from news.fetch import Fetcher, make_session
 from news.models import Article
 from news.poll import poll_source
-from news.store import storable
+from news.store import get_or_create_source, storable, upsert_article
 from tests.sites.server import SiteServer
 
 
@@ -173,3 +173,31 @@ def test_loa_extract_of_a_local_file_is_capped(tmp_path: Path, target: str) -> N
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert "regular file" in done.stderr or "larger than" in done.stderr
+
+
+def test_a_page_declaring_another_sources_canonical_cannot_rewrite_it(
+    factory: sessionmaker[Session],
+) -> None:
+    """Site B says its page's canonical is site A's article: A's row stays A's."""
+
+    def page(url: str, canonical: str, body: str) -> ExtractedArticle:
+        return ExtractedArticle(
+            url=url, canonical_url=canonical, title="Tin A", category="", category_slug="",
+            published_at=None, date_inferred=False, summary="Tóm tắt", body=body,
+            image=None, author=None,
+        )  # fmt: skip
+
+    with write_session(factory) as session:
+        site_a = get_or_create_source(session, name="a", kind="html", url="http://a.test/")
+        site_b = get_or_create_source(session, name="b", kind="html", url="http://b.test/")
+        original = upsert_article(
+            session, page("http://a.test/x.html", "http://a.test/x.html", "Bài gốc"),
+            source=site_a, identity="a.test/x.html",
+        )  # fmt: skip
+        upsert_article(
+            session, page("http://b.test/evil.html", "http://a.test/x.html", "Nội dung giả"),
+            source=site_b, identity="b.test/evil.html",
+        )  # fmt: skip
+    with factory() as session:
+        row = session.get_one(Article, original.article_id)
+        assert (row.body, row.version, row.source_id) == ("Bài gốc", 1, site_a.id)
