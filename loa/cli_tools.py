@@ -55,21 +55,11 @@ def read_article(
 
 
 def transient_article(found: ExtractedArticle) -> Article:
-    """An unsaved Article for rendering a preview."""
+    """An unsaved Article for rendering a preview, filled as the store fills a new one."""
+    from news.store import article_fields
+
     category = Category(name=found.category, slug=found.category_slug) if found.category else None
-    return Article(
-        url=found.url,
-        canonical_url=found.canonical_url,
-        title=found.title,
-        summary=found.summary,
-        body=found.body,
-        image=found.image,
-        author=found.author,
-        published_at=found.published_at,
-        first_seen_at=utcnow(),
-        version=1,
-        category=category,
-    )
+    return Article(**article_fields(found), first_seen_at=utcnow(), version=1, category=category)
 
 
 def print_routes(settings: Settings, console: Console | None = None) -> None:

@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from news.db import utcnow, write_session
 from news.errors import SourceError
-from news.extract import ExtractedArticle, LegacyEncodingError, SiteReader, article_identity
+from news.extract import (
+    ExtractedArticle,
+    LegacyEncodingError,
+    ParsedDate,
+    SiteReader,
+    article_identity,
+)
 from news.fetch import Fetcher, FetchResult
 from news.health import record_failure, record_success
 from news.identity import identity_key
@@ -262,19 +268,14 @@ def read_candidate(
 
 
 def _from_feed_item(item: FeedItem, summary_chars: int) -> ExtractedArticle:
-    from news.text import summarize
-
-    category = item.category or ""
-    return ExtractedArticle(
+    return ExtractedArticle.build(
         url=item.link,
-        canonical_url=item.link,
         title=item.title,
-        category=category,
-        category_slug=slugify(category),
-        published_at=item.published_at,
-        date_inferred=False,
-        summary=summarize(item.summary, summary_chars),
+        category=item.category or "",
+        published=ParsedDate(item.published_at, inferred_year=False) if item.published_at else None,
+        lead=item.summary,
         body=item.summary,
+        summary_chars=summary_chars,
         image=item.image,
         author=item.author,
     )

@@ -74,6 +74,35 @@ def search_text(title: str, summary: str) -> str:
     return f" {words} " if words else ""
 
 
+def article_fields(extracted: ExtractedArticle) -> dict[str, Any]:
+    """The Article columns an extracted article fills, with the search text and content
+    hash derived from it: one mapping for inserting, updating and previewing.
+
+    The caller adds what the page does not know: identity, source, category row,
+    validators, version.
+    """
+    return {
+        "url": extracted.url,
+        "canonical_url": extracted.canonical_url,
+        "title": extracted.title,
+        "published_at": extracted.published_at,
+        "date_inferred": extracted.date_inferred,
+        "summary": extracted.summary,
+        "body": extracted.body,
+        "image": extracted.image,
+        "author": extracted.author,
+        "search_text": search_text(extracted.title, extracted.summary),
+        "content_hash": content_hash(extracted.title, extracted.summary, extracted.body),
+    }
+
+
+#: What a new version of a stored article replaces. Its address follows the page
+#: (:func:`follow_address`); its publication date stays as first read.
+_REVISED = ("title", "search_text", "summary", "body", "content_hash")
+#: What a new version replaces only when it has one.
+_KEPT_IF_MISSING = ("image", "author")
+
+
 def get_or_create_source(session: Session, *, name: str, kind: str, url: str) -> Source:
     """The Source row for a configured source, created (with its state) on first use.
 
@@ -205,31 +234,21 @@ def upsert_article(
     """
     extracted = storable(extracted)
     identity = identity or extracted.canonical_url
-    digest = content_hash(extracted.title, extracted.summary, extracted.body)
+    fields = article_fields(extracted)
     existing = find_article(session, source, identity, extracted.canonical_url)
     if existing is not None and not _ours(existing, source):
         return UpsertResult(existing.id, UpsertOutcome.SAME)  # another source's: hands off
     category = get_or_create_category(session, extracted.category) if extracted.category else None
     if existing is None:
         article = Article(
+            **fields,
             identity=identity,
-            search_text=search_text(extracted.title, extracted.summary),
             page_etag=page.etag if page else None,
             page_last_modified=page.last_modified if page else None,
             last_checked_at=checked_at,
             source_id=source.id if source else None,
-            url=extracted.url,
-            canonical_url=extracted.canonical_url,
             listed_url=listed_url,
-            title=extracted.title,
             category=category,
-            published_at=extracted.published_at,
-            date_inferred=extracted.date_inferred,
-            summary=extracted.summary,
-            body=extracted.body,
-            image=extracted.image,
-            author=extracted.author,
-            content_hash=digest,
             version=1,
         )
         session.add(article)
@@ -243,16 +262,13 @@ def upsert_article(
         existing.listed_url = listed_url
     moved = follow_address(session, existing, extracted)
     withdrawn = existing.status is ArticleStatus.WITHDRAWN
-    if existing.content_hash == digest and not withdrawn:
+    if existing.content_hash == fields["content_hash"] and not withdrawn:
         return UpsertResult(existing.id, UpsertOutcome.MOVED if moved else UpsertOutcome.SAME)
-    existing.title = extracted.title
-    existing.search_text = search_text(extracted.title, extracted.summary)
-    existing.summary = extracted.summary
-    existing.body = extracted.body
-    existing.image = extracted.image or existing.image
-    existing.author = extracted.author or existing.author
+    for name in _REVISED:
+        setattr(existing, name, fields[name])
+    for name in _KEPT_IF_MISSING:
+        setattr(existing, name, fields[name] or getattr(existing, name))
     existing.category = category or existing.category
-    existing.content_hash = digest
     existing.version += 1
     existing.updated_at = utcnow()
     if withdrawn:

@@ -22,126 +22,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
-
-import lxml.etree
-import lxml.html
 
 from news.errors import ExtractionError
 from news.extract.article import ExtractedArticle
 from news.extract.byline import byline, is_photo_credit
-from news.extract.charset import decode_html
 from news.extract.dates import looks_like_header_clock, parse_vietnamese_datetime
-from news.text import normalize_text, slugify, summarize
+from news.extract.page import (
+    Line,
+    block_lines,
+    canonical_url,
+    canonicalize_url,
+    link_base,
+    meta,
+    parse_html,
+)
+from news.text import normalize_text
 
-__all__ = [
-    "PROFILE",
-    "canonicalize_url",
-    "discover_cms_links",
-    "extract_cms_article",
-]
+__all__ = ["PROFILE", "discover_cms_links", "extract_cms_article"]
 
 PROFILE = "cms-portal"
-
-
-# ---------------------------------------------------------------- decoding
-
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _decode(data: str | bytes, url: str) -> str:
-    """Text of a page (see :func:`news.extract.charset.decode_html` for the rules)."""
-    if isinstance(data, str):
-        return data
-    return decode_html(data, url=url)
-
-
-def parse_html(data: str | bytes, url: str) -> Any:
-    """lxml document root; junk that is not HTML at all raises ExtractionError."""
-    text = _BAD_XML_CHARS.sub("", _XML_DECL.sub("", _decode(data, url)))
-    if not text.strip():
-        raise ExtractionError("empty page", url=url)
-    try:
-        root = lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError) as exc:
-        raise ExtractionError(f"not an HTML page: {exc}", url=url) from exc
-    for junk in root.xpath("//script|//style|//noscript|//template|//comment()"):
-        if junk.getparent() is not None:  # a comment may sit before or after <html>
-            junk.drop_tree()
-    return root
-
-
-# ---------------------------------------------------------------- layout
-
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote body caption center dd details div dl dt fieldset "
-    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr html legend li main nav ol "
-    "p pre section summary table tbody td tfoot th thead tr ul".split()
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """A laid-out line of text, or an image (``image`` set, ``text`` empty)."""
-
-    text: str
-    image: str | None = None
-
-
-def _image_src(el: Any) -> str | None:
-    for attr in ("src", "data-src", "data-original"):
-        value = el.get(attr)
-        if value and not str(value).startswith("data:"):
-            return str(value).strip()
-    return None
-
-
-def block_lines(el: Any, *, images: bool = False) -> list[_Line]:
-    """Text of `el` broken into lines the way a browser breaks block elements.
-
-    With `images`, each <img> becomes a line of its own carrying its source,
-    so callers can keep pictures in reading order. Shared by the landmark
-    extractor and the selector profiles.
-    """
-    lines: list[_Line] = []
-    pieces: list[str] = []
-
-    def flush() -> None:
-        text = normalize_text("".join(pieces))
-        pieces.clear()
-        if text:
-            lines.append(_Line(text))
-
-    for event, node in lxml.etree.iterwalk(el, ("start", "end")):
-        tag = node.tag.lower() if isinstance(node.tag, str) else ""
-        if event == "start":
-            if tag in _BLOCK_TAGS or tag == "br":
-                flush()
-            if images and tag == "img":
-                flush()
-                src = _image_src(node)
-                if src:
-                    lines.append(_Line("", image=src))
-            if node.text and tag:
-                pieces.append(node.text)
-        else:
-            if tag in _BLOCK_TAGS:
-                flush()
-            if node is not el and node.tail:
-                pieces.append(node.tail)
-    flush()
-    return lines
-
-
-def _layout(root: Any) -> list[_Line]:
-    """The page body as lines, images included."""
-    body = root.find("body")
-    return block_lines(body if body is not None else root, images=True)
 
 
 # ---------------------------------------------------------------- landmarks
@@ -167,7 +70,7 @@ def _is_chrome(text: str) -> bool:
     return bool(_CHROME.match(text)) or looks_like_header_clock(text)
 
 
-def _take_byline(body: list[_Line]) -> str | None:
+def _take_byline(body: list[Line]) -> str | None:
     """The author printed after the last paragraph, removed from `body` with any photo
     credit line after it ("ĐỨC QUÂN" then "Ảnh: THANH HẢI"); None when there is none.
 
@@ -185,56 +88,15 @@ def _take_byline(body: list[_Line]) -> str | None:
     return author
 
 
-def _meta(root: Any, *names: str) -> str:
-    for name in names:
-        for attr in ("property", "name"):
-            for value in root.xpath(f"//meta[@{attr}=$n]/@content", n=name):
-                text = normalize_text(str(value))
-                if text:
-                    return text
-    return ""
-
-
 def _page_title(root: Any) -> str:
-    title = _meta(root, "og:title")
+    title = meta(root, "og:title")
     if not title:
         found = root.xpath("//title")
         title = normalize_text(found[0].text_content()) if found else ""
     return title
 
 
-#: Tracking parameters dropped from every URL Loa stores, Vietnamese ones included
-#: (Zalo adds ``zarsrc``; some CMSs add ``vn_source``...).
-_TRACKING = re.compile(
-    r"^(utm_\w*|fbclid|gclid|dclid|msclkid|zarsrc|_ga|_gl|mc_cid|mc_eid|igshid|ref_src"
-    r"|vn_source|vn_medium|vn_campaign)$",
-    re.I,
-)
-
-
-def canonicalize_url(url: str) -> str:
-    """Drop tracking parameters (utm_*, fbclid, gclid) and the fragment."""
-    parts = urlsplit(url.strip())
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    kept = urlencode([(k, v) for k, v in query if not _TRACKING.match(k)])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, kept, ""))
-
-
-def _canonical(root: Any, url: str) -> str:
-    hrefs = root.xpath(
-        "//link[contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '),"
-        " ' canonical ')]/@href"
-    )
-    candidate = str(hrefs[0]).strip() if hrefs else _meta(root, "og:url")
-    return canonicalize_url(urljoin(url, candidate) if candidate else url)
-
-
-def _base_url(root: Any, url: str) -> str:
-    base = root.xpath("//base/@href")
-    return urljoin(url, str(base[0]).strip()) if base else url
-
-
-def _body_lines(lines: list[_Line]) -> Iterator[_Line]:
+def _body_lines(lines: list[Line]) -> Iterator[Line]:
     """Lines up to the first end marker, chrome skipped, repeated captions once."""
     previous = ""
     for line in lines:
@@ -254,7 +116,8 @@ def extract_cms_article(
 ) -> ExtractedArticle:
     """Read one article page of the portal CMS; raise ExtractionError if it is not one."""
     root = parse_html(html, url)
-    lines = _layout(root)
+    body_el = root.find("body")
+    lines = block_lines(body_el if body_el is not None else root, images=True)
     texts = [line.text for line in lines]
     date_at = [i for i, t in enumerate(texts) if _DATE_LINE.match(t)]
     landmark = next((i for i, t in enumerate(texts) if t.casefold().strip(" :") == _LANDMARK), None)
@@ -275,14 +138,12 @@ def extract_cms_article(
     title = title or _page_title(root)
     if not title:
         raise ExtractionError("no title found", url=url)
-    category = category or _meta(root, "article:section")
+    category = category or meta(root, "article:section")
 
-    published_at, inferred = None, False
+    published = None
     if date_index is not None:
         date_text = _VIEWS.split(texts[date_index])[0]
-        parsed = parse_vietnamese_datetime(date_text, now=now, tz=tz)
-        if parsed is not None:
-            published_at, inferred = parsed.value, parsed.inferred_year
+        published = parse_vietnamese_datetime(date_text, now=now, tz=tz)
     body_start = date_index + 1 if date_index is not None else head_end
 
     body = list(_body_lines(lines[body_start:]))
@@ -293,19 +154,16 @@ def extract_cms_article(
     if not paragraphs:
         raise ExtractionError("no article body found", url=url)
     image_src = next((b.image for b in body if b.image is not None), None)
-    image = urljoin(_base_url(root, url), image_src) if image_src else None
-
-    return ExtractedArticle(
+    return ExtractedArticle.build(
         url=url,
-        canonical_url=_canonical(root, url),
+        canonical_url=canonical_url(root, url),
         title=title,
         category=category,
-        category_slug=slugify(category),
-        published_at=published_at,
-        date_inferred=inferred,
-        summary=summarize(paragraphs[0], summary_chars),
+        published=published,
+        lead=paragraphs[0],
         body="\n\n".join(paragraphs),
-        image=image,
+        summary_chars=summary_chars,
+        image=urljoin(link_base(root, url), image_src) if image_src else None,
         author=author,
     )
 
@@ -327,7 +185,7 @@ def _host_key(url: str) -> tuple[str, int | None]:
 def discover_cms_links(html: str | bytes, *, base_url: str) -> list[str]:
     """Absolute article URLs on a listing page: same host, article-like paths, in page order."""
     root = parse_html(html, base_url)
-    base = _base_url(root, base_url)
+    base = link_base(root, base_url)
     home = _host_key(base_url)
     seen: set[str] = set()
     found: list[str] = []

@@ -30,14 +30,16 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from news.errors import ExtractionError
 from news.extract.article import ExtractedArticle
 from news.extract.dates import parse_vietnamese_datetime
-from news.extract.portal import (
+from news.extract.page import (
     block_lines,
+    canonical_url,
     canonicalize_url,
-    discover_cms_links,
-    extract_cms_article,
+    link_base,
+    meta,
     parse_html,
 )
-from news.text import normalize_text, slugify, summarize
+from news.extract.portal import discover_cms_links, extract_cms_article
+from news.text import normalize_text
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -174,13 +176,6 @@ def _text(el: Any) -> str:
     return normalize_text(" ".join(_lines(el)))
 
 
-def _meta(root: Any, name: str) -> str:
-    for value in root.xpath("//meta[@property=$n or @name=$n]/@content", n=name):
-        if text := normalize_text(str(value)):
-            return text
-    return ""
-
-
 def _image_url(el: Any) -> str | None:
     """An image URL from an <img>, a <meta content>, or the first <img> inside ``el``."""
     if el.tag == "meta":
@@ -219,16 +214,16 @@ def extract_with_profile(
     if profile.engine == "cms-landmarks":
         return extract_cms_article(content, url=url, now=now, tz=tz, summary_chars=summary_chars)
     root = parse_html(content, url)
-    base = _base_url(root, url)
+    base = link_base(root, url)
     image_el = next(iter(_select(root, profile.image)), None)
     image_src = _image_url(image_el) if image_el is not None else None
-    image_src = image_src or _meta(root, "og:image") or None
+    image_src = image_src or meta(root, "og:image") or None
     for css in profile.drop:
         for el in _select(root, css):
             el.drop_tree()
 
     title_el = next(iter(_select(root, profile.title)), None)
-    title = _text(title_el) if title_el is not None else _meta(root, "og:title")
+    title = _text(title_el) if title_el is not None else meta(root, "og:title")
     if not title:
         raise ExtractionError(f"no title ({profile.name}: {profile.title!r})", url=url)
     body_el = next(iter(_select(root, profile.body)), None)
@@ -249,43 +244,26 @@ def extract_with_profile(
     if not paragraphs:
         raise ExtractionError(f"empty article body ({profile.name})", url=url)
 
-    published_at, inferred = None, False
+    published = None
     date_el = next(iter(_select(root, profile.date)), None)
     if date_el is not None:
         stated = str(date_el.get("datetime") or date_el.get("content") or "") or _text(date_el)
-        parsed = parse_vietnamese_datetime(stated, now=now, tz=tz)
-        if parsed is not None:
-            published_at, inferred = parsed.value, parsed.inferred_year
+        published = parse_vietnamese_datetime(stated, now=now, tz=tz)
 
     category_el = next(iter(_select(root, profile.category)), None)
-    category = _text(category_el) if category_el is not None else _meta(root, "article:section")
-    return ExtractedArticle(
+    category = _text(category_el) if category_el is not None else meta(root, "article:section")
+    return ExtractedArticle.build(
         url=url,
-        canonical_url=_canonical(root, url),
+        canonical_url=canonical_url(root, url),
         title=title,
         category=category,
-        category_slug=slugify(category),
-        published_at=published_at,
-        date_inferred=inferred,
-        summary=summarize(lead or paragraphs[0], summary_chars),
+        published=published,
+        lead=lead or paragraphs[0],
         body="\n\n".join(paragraphs),
+        summary_chars=summary_chars,
         image=urljoin(base, image_src) if image_src else None,
         author=author,
     )
-
-
-def _base_url(root: Any, url: str) -> str:
-    base = root.xpath("//base/@href")
-    return urljoin(url, str(base[0]).strip()) if base else url
-
-
-def _canonical(root: Any, url: str) -> str:
-    hrefs = root.xpath(
-        "//link[contains(concat(' ', translate(@rel, 'CANONICAL', 'canonical'), ' '),"
-        " ' canonical ')]/@href"
-    )
-    candidate = str(hrefs[0]).strip() if hrefs else _meta(root, "og:url")
-    return canonicalize_url(urljoin(url, candidate) if candidate else url)
 
 
 # ---------------------------------------------------------------- URLs
@@ -311,7 +289,7 @@ def discover_with_profile(
     if profile.engine == "cms-landmarks":
         return discover_cms_links(content, base_url=base_url)
     root = parse_html(content, base_url)
-    base = _base_url(root, base_url)
+    base = link_base(root, base_url)
     pattern = re.compile(profile.article_id_pattern) if profile.article_id_pattern else None
     anchors: list[Any] = []
     for el in _select(root, profile.links) if profile.links else root.iter("a"):

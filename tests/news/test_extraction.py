@@ -16,11 +16,8 @@ import pytest
 from news.errors import ExtractionError
 from news.extract import ExtractedArticle
 from news.extract.byline import byline, is_photo_credit
-from news.extract.portal import (
-    canonicalize_url,
-    discover_cms_links,
-    extract_cms_article,
-)
+from news.extract.page import canonicalize_url
+from news.extract.portal import discover_cms_links, extract_cms_article
 from news.text import normalize_text
 from tests.sites.server import CORPUS_DIR, load_index
 

@@ -8,7 +8,7 @@ title, date and lead are often wrong. So trafilatura supplies the body only,
 and the fields readers see first come from heuristics that look at the page the
 way a reader does. One module per job:
 
-* :mod:`.lookup`: decoding, parsing, metadata lookups;
+* :mod:`.lookup`: text, tag and metadata lookups;
 * :mod:`.meta`: title (and the element that anchors the layout),
   category, author, image, canonical URL;
 * :mod:`.layout`: the page as visible lines around the title;
@@ -31,15 +31,14 @@ from zoneinfo import ZoneInfo
 
 from news.errors import ExtractionError
 from news.extract.article import ExtractedArticle
+from news.extract.page import page_text, parse
 from news.extract.zero_config import meta as generic_meta
 from news.extract.zero_config.layout import Line, page_lines
-from news.extract.zero_config.links import discover_generic_links
-from news.extract.zero_config.lookup import jsonld, meta, page_text, parse
+from news.extract.zero_config.lookup import jsonld, meta
 from news.extract.zero_config.published import published_at, shown_date
 from news.extract.zero_config.text import SEEN_PREFIX, body_text, lead_text
-from news.text import slugify, summarize
 
-__all__ = ["discover_generic_links", "extract_generic"]
+__all__ = ["extract_generic"]
 
 _MIN_BODY_CHARS = 150
 _JUNK = "//script|//style|//noscript|//template|//select|//comment()"
@@ -55,7 +54,7 @@ def extract_generic(
     content_type: str | None = None,
 ) -> ExtractedArticle:
     """Extract one article from a page of an unknown site; ExtractionError if it is not one."""
-    text = page_text(content, content_type)
+    text = page_text(content, content_type, url=url)
     root = parse(text, url)
     ld = jsonld(root)  # before the scripts go
     for junk in root.xpath(_JUNK):
@@ -73,19 +72,18 @@ def extract_generic(
     too_short = shown < _MIN_BODY_CHARS and not _dated_item(lead, lines, at, now, tz)
     if too_short or _looks_like_listing(root, lines, at, url):
         raise ExtractionError("no article body found (listing or junk page)", url=url)
-    published, inferred = published_at(root, ld, lines, at, now, tz)
+    published = published_at(root, ld, lines, at, now, tz)
     category = generic_meta.category(root, ld)
     author, body = _author(root, ld, body, lines)
-    return ExtractedArticle(
+    return ExtractedArticle.build(
         url=url,
         canonical_url=generic_meta.canonical_url(root, url),
         title=title,
         category=category,
-        category_slug=slugify(category),
-        published_at=published,
-        date_inferred=inferred,
-        summary=summarize(lead, summary_chars),
+        published=published,
+        lead=lead,
         body=body or lead,
+        summary_chars=summary_chars,
         image=generic_meta.image(root, url),
         author=author,
     )

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-from news.extract.portal import canonicalize_url
-from news.extract.zero_config.lookup import clean, page_text, parse
+from news.extract.page import canonicalize_url, link_base, page_text, parse
 
 __all__ = ["discover_generic_links"]
 
@@ -57,9 +56,8 @@ def _article_path(path: str, query: str = "") -> bool:
 
 def discover_generic_links(content: bytes | str, *, base_url: str) -> list[str]:
     """Article URLs linked from a listing or home page, canonicalized, in page order."""
-    root = parse(page_text(content, None), base_url)
-    bases = root.xpath("//base/@href")
-    base = urljoin(base_url, clean(bases[0])) if bases else base_url
+    root = parse(page_text(content, url=base_url), base_url)
+    base = link_base(root, base_url)
     home = _host(base_url)
     found: dict[str, None] = {}
     for href in root.xpath("//a/@href"):

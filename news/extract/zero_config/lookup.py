@@ -1,46 +1,20 @@
-"""Reading an unknown page: decode, parse, and look up metadata the way every field needs it.
+"""Looking things up on an unknown page the way every zero-config field needs it.
 
 The zero-config modules (:mod:`.meta`, :mod:`.published`, :mod:`.text`,
-:mod:`.links`) all start from the parsed tree these helpers return, so they
-agree on what "the page's text" and "its metadata" mean: NFC, single-spaced,
-with double-escaped entities undone.
+:mod:`.layout`) read the tree :func:`news.extract.page.parse` returns through
+these helpers, so they agree on what an element's text and the page's metadata
+mean: NFC, single-spaced, with double-escaped entities undone.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import re
 from typing import Any
 
-import lxml.etree
-import lxml.html
-
-from news.errors import ExtractionError
-from news.extract.charset import decode_html
 from news.text import normalize_text
 
-__all__ = ["classes", "clean", "jsonld", "jsonld_value", "meta", "page_text", "parse", "tag_of"]
-
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-# Control characters and lone surrogates make lxml refuse the whole document.
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def page_text(content: bytes | str, content_type: str | None) -> str:
-    """The page as text lxml accepts: decoded, XML declaration and bad characters dropped."""
-    raw = decode_html(content, content_type) if isinstance(content, bytes) else content
-    return _BAD_CHARS.sub("", _XML_DECL.sub("", raw))
-
-
-def parse(text: str, url: str) -> Any:
-    """The page's element tree; ExtractionError (with the URL) when it is not HTML."""
-    if not text.strip():
-        raise ExtractionError("empty page", url=url)
-    try:
-        return lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError) as exc:
-        raise ExtractionError(f"not an HTML page: {exc}", url=url) from exc
+__all__ = ["classes", "clean", "jsonld", "jsonld_value", "meta", "tag_of"]
 
 
 def clean(value: object) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from news.extract.byline import MAX_BYLINE, byline
-from news.extract.portal import canonicalize_url
+from news.extract.page import canonicalize_url
 from news.extract.zero_config.lookup import classes, clean, jsonld_value, meta, tag_of
 from news.text import slugify
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from news.extract.dates import looks_like_header_clock, parse_vietnamese_datetime
+from news.extract.dates import ParsedDate, looks_like_header_clock, parse_vietnamese_datetime
 from news.extract.zero_config.layout import HAS_TIME, UNDER_TITLE, Line
 from news.extract.zero_config.lookup import clean, jsonld_value, meta
 
@@ -46,16 +46,14 @@ def _meta_date(root: Any, ld: list[dict[str, Any]]) -> str:
     return next((c for c in candidates if _HAS_DATE.search(c)), "")
 
 
-def shown_date(
-    lines: list[Line], at: int, now: datetime, tz: ZoneInfo
-) -> tuple[datetime, bool] | None:
+def shown_date(lines: list[Line], at: int, now: datetime, tz: ZoneInfo) -> ParsedDate | None:
     """The dated line closest to the title (after it preferred); link lists ignored.
 
     Also the proof that a page is dated for a reader, not only for crawlers.
     """
     start = max(0, at - _ABOVE_TITLE) if at >= 0 else 0
     stop = at + UNDER_TITLE if at >= 0 else _NO_ANCHOR_REACH
-    best: tuple[int, datetime, bool] | None = None
+    best: tuple[int, ParsedDate] | None = None
     for i in range(start, min(stop, len(lines))):
         line = lines[i]
         near = at >= 0 and abs(i - at) <= _LINKED_DATE_REACH
@@ -68,14 +66,14 @@ def shown_date(
             continue
         distance = (i - at) if i >= at else 2 * (at - i)
         if best is None or distance < best[0]:
-            best = (distance, parsed.value, parsed.inferred_year)
-    return (best[1], best[2]) if best else None
+            best = (distance, parsed)
+    return best[1] if best else None
 
 
 def published_at(
     root: Any, ld: list[dict[str, Any]], lines: list[Line], at: int, now: datetime, tz: ZoneInfo
-) -> tuple[datetime | None, bool]:
-    """Publication moment and whether its year was guessed; ``(None, False)`` if not shown.
+) -> ParsedDate | None:
+    """Publication moment and whether its year was guessed; ``None`` if not shown.
 
     Metadata with a time of day wins unless the visible date agrees with it to
     the minute (then the visible one keeps the page's own offset and rounding).
@@ -84,11 +82,6 @@ def published_at(
     meta_text = _meta_date(root, ld)
     parsed = parse_vietnamese_datetime(meta_text, now=now, tz=tz) if meta_text else None
     if parsed is not None and HAS_TIME.search(meta_text):
-        if shown and abs(shown[0] - parsed.value) < _SAME_MOMENT:
-            return shown
-        return parsed.value, parsed.inferred_year
-    if shown:
-        return shown
-    if parsed is not None:
-        return parsed.value, parsed.inferred_year
-    return None, False
+        agree = shown is not None and abs(shown.value - parsed.value) < _SAME_MOMENT
+        return shown if agree else parsed
+    return shown or parsed
