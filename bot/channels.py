@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.classify import Verdict, classify
+from bot.errors import ChannelUnusable, DeliveryError
 from bot.render import BotRequest
 from bot.senders import Sender
 from news.db import utcnow, write_session
-from news.errors import DeliveryError
 from news.models import Channel, ChannelStatus, Event, EventKind
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ log = logging.getLogger(__name__)
 
 #: Failures that say nothing about a chat's rights: Telegram down, throttled, token refused.
 _NOT_ABOUT_THE_CHAT = (Verdict.RETRY, Verdict.RATE_LIMITED, Verdict.TOKEN_REJECTED)
-
-
-class ChannelUnusable(DeliveryError):
-    """Telegram refused this chat before; sends are not attempted until it is fixed."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from news.errors import DeliveryError, TelegramApiError, TelegramNetworkError
+from bot.errors import DeliveryError, TelegramApiError, TelegramNetworkError
 
 
 class Verdict(enum.StrEnum):

@@ -17,12 +17,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels import ChannelRegistry, ChannelUnusable
+from bot.channels import ChannelRegistry
 from bot.classify import Verdict, classify
+from bot.errors import ChannelUnusable, DeliveryError, TelegramApiError
 from bot.limiter import TelegramLimiter
 from bot.render import BotRequest
 from bot.senders import Sender
-from news.errors import DeliveryError, TelegramApiError
 
 log = logging.getLogger(__name__)
 #: Longest a worker waits in-process for a rate-limit turn; longer waits go

@@ -18,8 +18,8 @@ import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.errors import DeliveryError, TelegramApiError, TelegramNetworkError
 from bot.render import BotRequest
-from news.errors import DeliveryError, TelegramApiError, TelegramNetworkError
 
 log = logging.getLogger(__name__)
 

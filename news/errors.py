@@ -3,18 +3,23 @@
 Every error Loa raises on purpose derives from :class:`LoaError`, so callers
 (a Celery task, a bot handler, the CLI, an HTTP endpoint) can catch one base
 class and show a clear message. Each carries the context needed to act on it
-(the source URL, the chat id, the config file and field)::
+(the source URL, the config file and field, the chat id)::
 
     LoaError
-    ├── ConfigError              bad or missing configuration (file + field)
-    ├── StorageError             database unreachable or a migration problem
-    ├── SourceError              anything about reading a news site
-    │   ├── FetchError           network, HTTP status, size cap, timeout
-    │   └── ExtractionError      the page is not an article we can read
-    ├── DeliveryError            a message could not be delivered to a chat
-    │   ├── TelegramApiError     Telegram answered with an error (code, description)
-    │   └── TelegramNetworkError Telegram could not be reached (timeout, connection)
-    └── ServiceError             an embedded service (Redis) failed to start
+    ├── ConfigError                  bad or missing configuration (file + field)
+    ├── StorageError                 database unreachable or a migration problem
+    ├── SourceError                  anything about reading a news site
+    │   ├── FetchError               network, HTTP status, size cap, timeout
+    │   └── ExtractionError          the page is not an article we can read
+    │       └── LegacyEncodingError  TCVN3/VNI font encoding (news.extract.charset)
+    ├── ServiceError                 an embedded service (Redis) failed to start
+    └── DeliveryError                a message could not be delivered (bot.errors)
+        ├── TelegramApiError         Telegram answered with an error (code, description)
+        ├── TelegramNetworkError     Telegram could not be reached (timeout, connection)
+        └── ChannelUnusable          Telegram refused this chat before: no more sends
+
+``news`` never talks to Telegram, so the delivery branch lives in
+:mod:`bot.errors`; this module holds the rest.
 """
 
 from __future__ import annotations
@@ -58,39 +63,6 @@ class FetchError(SourceError):
 
 class ExtractionError(SourceError):
     """The page was fetched but is not an article Loa can extract."""
-
-
-class DeliveryError(LoaError):
-    """A Bot API request for a chat failed; carries the chat id."""
-
-    def __init__(self, message: str, *, chat_id: str | int | None = None):
-        self.chat_id = chat_id
-        suffix = f" (chat {chat_id})" if chat_id is not None else ""
-        super().__init__(f"{message}{suffix}")
-
-
-class TelegramApiError(DeliveryError):
-    """Telegram refused the request; what to do depends on code and description."""
-
-    def __init__(
-        self,
-        description: str,
-        *,
-        chat_id: str | int | None = None,
-        error_code: int | None = None,
-        retry_after: float | None = None,
-        migrate_to_chat_id: int | None = None,
-    ):
-        self.description = description
-        self.error_code = error_code
-        self.retry_after = retry_after
-        self.migrate_to_chat_id = migrate_to_chat_id
-        code = f"{error_code} " if error_code else ""
-        super().__init__(f"Telegram {code}{description}", chat_id=chat_id)
-
-
-class TelegramNetworkError(DeliveryError):
-    """Telegram could not be reached or did not answer in time: retry later."""
 
 
 class ServiceError(LoaError):

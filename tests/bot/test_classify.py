@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.classify import Verdict, classify
-from news.errors import DeliveryError, TelegramApiError, TelegramNetworkError
+from bot.errors import DeliveryError, TelegramApiError, TelegramNetworkError
 
 
 @pytest.mark.parametrize(
