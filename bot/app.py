@@ -9,11 +9,11 @@ from __future__ import annotations
 import html
 import logging
 
+from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from config.settings import Settings
-from news.db import make_engine, make_session_factory
 from news.errors import ConfigError
 from news.queries import latest_headlines
 
@@ -21,10 +21,9 @@ log = logging.getLogger(__name__)
 HELP_VI = "Xin chào! Tôi là Loa, bot tin tức.\n/latest – tin mới nhất\n/help – trợ giúp"
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    """The PTB Application with Loa's handlers and error handler."""
+def build_application(settings: Settings, factory: sessionmaker[Session]) -> Application:  # type: ignore[type-arg]
+    """The PTB Application with Loa's handlers and error handler, on the caller's database."""
     assert settings.telegram_bot_token is not None
-    factory = make_session_factory(make_engine(settings.effective_database_url))
     application = (
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -61,7 +60,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     return application
 
 
-def run_polling(settings: Settings) -> None:
+def run_polling(settings: Settings, factory: sessionmaker[Session]) -> None:
     """Run the bot with long polling until stopped.
 
     A token Telegram refuses is a configuration problem: one ConfigError
@@ -72,6 +71,6 @@ def run_polling(settings: Settings) -> None:
     from bot.senders import TOKEN_REJECTED
 
     try:
-        build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+        build_application(settings, factory).run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
         raise ConfigError(TOKEN_REJECTED) from None

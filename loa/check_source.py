@@ -7,6 +7,7 @@ profile change and see the links, extracted fields, timings and problems.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -15,9 +16,8 @@ from rich.table import Table
 from config.settings import Settings, SourceConfig
 from news.db import utcnow
 from news.errors import SourceError
-from news.extract import reader_for
-from news.fetch import Fetcher
 from news.poll import discover, read_candidate
+from tasks.runtime import Runtime
 
 
 @dataclass
@@ -35,42 +35,43 @@ class CheckResult:
 def check_source(settings: Settings, source: SourceConfig, *, sample: int = 5) -> CheckResult:
     """Fetch the listing and up to `sample` articles; never touches the database."""
     result = CheckResult(source=source.name)
-    fetcher = Fetcher(respect_robots=source.respect_robots)
-    reader = reader_for(source.profile, settings.profiles)
-    started = time.perf_counter()
-    try:
-        listing = fetcher.get(source.url)
-        candidates = discover(source, listing, fetcher, reader)
-    except SourceError as exc:
-        result.ok = False
-        result.problems.append(f"listing: {exc}")
-        return result
-    result.listing_seconds = time.perf_counter() - started
-    result.links = [c.url for c in candidates]
-    now = utcnow()
-    for candidate in candidates[:sample]:
+    # The same fetcher and reader a worker's poll uses; closed with its sessions.
+    with closing(Runtime(settings)) as runtime:
+        fetcher, reader = runtime.fetcher(source), runtime.reader(source)
         started = time.perf_counter()
         try:
-            _, article, _ = read_candidate(
-                candidate, fetcher, reader, settings.tz, settings.summary_chars, now
-            )
+            listing = fetcher.get(source.url)
+            candidates = discover(source, listing, fetcher, reader)
         except SourceError as exc:
-            result.problems.append(f"{candidate.url}: {exc}")
-            continue
-        when = article.published_at.isoformat() if article.published_at else "— (no date)"
-        if article.date_inferred:
-            when += " (year inferred)"
-        result.rows.append(
-            (
-                article.title,
-                article.category or "—",
-                when,
-                article.summary[:80],
-                article.author or "—",
-                f"{(time.perf_counter() - started) * 1000:.0f} ms",
+            result.ok = False
+            result.problems.append(f"listing: {exc}")
+            return result
+        result.listing_seconds = time.perf_counter() - started
+        result.links = [c.url for c in candidates]
+        now = utcnow()
+        for candidate in candidates[:sample]:
+            started = time.perf_counter()
+            try:
+                _, article, _ = read_candidate(
+                    candidate, fetcher, reader, settings.tz, settings.summary_chars, now
+                )
+            except SourceError as exc:
+                result.problems.append(f"{candidate.url}: {exc}")
+                continue
+            when = article.published_at.isoformat() if article.published_at else "— (no date)"
+            if article.date_inferred:
+                when += " (year inferred)"
+            result.rows.append(
+                (
+                    article.title,
+                    article.category or "—",
+                    when,
+                    article.summary[:80],
+                    article.author or "—",
+                    f"{(time.perf_counter() - started) * 1000:.0f} ms",
+                )
             )
-        )
-    return result
+        return result
 
 
 def print_check(result: CheckResult, console: Console) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import Engine
@@ -23,6 +23,9 @@ from config.settings import Settings
 from loa.entry import exit_code_for
 from loa.logs import redact_secrets, setup_logging
 from news.errors import ConfigError, LoaError
+
+if TYPE_CHECKING:
+    from tasks.runtime import Runtime
 
 _HELP = """Loa: news sites → feeds and Telegram.
 
@@ -109,30 +112,32 @@ def _fail(exc: LoaError) -> typer.Exit:
     return typer.Exit(exit_code_for(exc))
 
 
-def _require_schema(settings: Settings) -> None:
+def _require_schema(runtime: Runtime) -> None:
     """Long-running processes refuse to start on a database `loa db upgrade` never made."""
-    from news.db import make_engine
     from news.migrate import ensure_current
 
-    engine = make_engine(settings.effective_database_url)
+    ensure_current(runtime.engine)
+
+
+@contextmanager
+def _runtime(settings: Settings) -> Iterator[Runtime]:
+    """This command's process runtime (see tasks.runtime); a LoaError becomes one line."""
+    from tasks.runtime import Runtime
+
+    runtime = Runtime(settings)
     try:
-        ensure_current(engine)
+        yield runtime
+    except LoaError as exc:
+        raise _fail(exc) from None
     finally:
-        engine.dispose()
+        runtime.close()
 
 
 @contextmanager
 def _database(settings: Settings) -> Iterator[Engine]:
-    """An engine for a one-shot command; a LoaError becomes `loa: …` and exit code 1."""
-    from news.db import make_engine
-
-    engine = make_engine(settings.effective_database_url)
-    try:
-        yield engine
-    except LoaError as exc:
-        raise _fail(exc) from None
-    finally:
-        engine.dispose()
+    """The runtime's engine, for a one-shot command that only needs the database."""
+    with _runtime(settings) as runtime:
+        yield runtime.engine
 
 
 @app.command()
@@ -168,10 +173,11 @@ def worker(
 ) -> None:
     """Run a Celery worker (same as `celery -A worker worker`)."""
     from tasks.app import create_celery_app
+    from tasks.runtime import get_runtime
 
     settings = _settings(ctx, log_to_file=True)
-    celery_app = create_celery_app(settings)
-    _require_schema(settings)
+    celery_app = create_celery_app(settings)  # also this process's task runtime
+    _require_schema(get_runtime())
     _quiet_root_warning()
     celery_app.worker_main(
         [
@@ -204,18 +210,19 @@ def beat(ctx: typer.Context) -> None:
 
     from tasks.app import create_celery_app
     from tasks.beat_lock import BeatLock
-    from tasks.runtime import get_runtime
+    from tasks.runtime import Runtime
 
     settings = _settings(ctx, log_to_file=True)
     celery_app = create_celery_app(settings)
-    lock = BeatLock(get_runtime().redis)
+    runtime = Runtime(settings)  # beat's own: the lock's Redis, the schema check
+    lock = BeatLock(runtime.redis)
     if not lock.acquire():
         typer.echo(
             f"loa: another beat is running (lock held by {lock.holder()}); not starting", err=True
         )
         raise typer.Exit(3)
     try:
-        _require_schema(settings)
+        _require_schema(runtime)
         # Channel rights are checked by a worker, in the background: beat, polling
         # and feeds never wait for Telegram (or stop when it refuses the token).
         celery_app.send_task("loa.check_channels")
@@ -227,6 +234,7 @@ def beat(ctx: typer.Context) -> None:
         Beat(app=celery_app, schedule=str(schedule), loglevel=ctx.obj.log_level, quiet=True).run()
     finally:
         lock.release()
+        runtime.close()
 
 
 @app.command()
@@ -241,14 +249,14 @@ def serve(
     from feeds.server import create_app
     from feeds.serving import uvicorn_options
     from loa.ports import require_free_port
-    from news.db import make_engine, make_session_factory
+    from tasks.runtime import Runtime
 
     settings = _settings(ctx, log_to_file=True, http_port=port, http_host=host)
-    _require_schema(settings)
+    runtime = Runtime(settings)
+    _require_schema(runtime)
     require_free_port(settings.http_host, settings.http_port)
-    factory = make_session_factory(make_engine(settings.effective_database_url))
     # Host, port and the request-head limits (414/431) come from one place.
-    uvicorn.run(create_app(settings, factory), **uvicorn_options(settings))
+    uvicorn.run(create_app(settings, runtime.factory), **uvicorn_options(settings))
 
 
 @app.command()
@@ -260,8 +268,11 @@ def bot(ctx: typer.Context) -> None:
     if settings.telegram_bot_token is None:
         typer.echo("loa: TELEGRAM_BOT_TOKEN is not set; the bot cannot start", err=True)
         raise typer.Exit(2)
-    _require_schema(settings)
-    run_polling(settings)
+    from tasks.runtime import Runtime
+
+    runtime = Runtime(settings)
+    _require_schema(runtime)
+    run_polling(settings, runtime.factory)
 
 
 @db_app.command("upgrade")
@@ -282,23 +293,18 @@ def poll(
     name: Annotated[str | None, typer.Argument(help="Source name (default: all)")] = None,
 ) -> None:
     """Poll sources once, in this process, and print what was found."""
-    from news.db import make_session_factory
-    from news.extract import reader_for
-    from news.fetch import Fetcher
-    from news.migrate import ensure_current
     from news.poll import poll_source
 
     settings = _settings(ctx)
-    with _database(settings) as engine:
-        ensure_current(engine)
-        factory = make_session_factory(engine)
+    with _runtime(settings) as runtime:
+        _require_schema(runtime)
         targets = [settings.source(name)] if name else settings.effective_sources()
         for source in targets:
             report = poll_source(
-                factory,
+                runtime.factory,
                 source,
-                Fetcher(respect_robots=source.respect_robots),
-                reader_for(source.profile, settings.profiles),
+                runtime.fetcher(source),
+                runtime.reader(source),
                 tz=settings.tz,
                 summary_chars=settings.summary_chars,
             )

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -27,8 +28,8 @@ from config.settings import DEMO_STATE_FILE, Settings
 from loa.demo_portal import DemoPortal
 from loa.embedded_redis import EmbeddedRedis
 from loa.ports import require_free_port
-from news.db import make_engine
 from news.migrate import upgrade
+from tasks.runtime import Runtime
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 15.0
@@ -93,11 +94,8 @@ class Supervisor:
             self.redis = EmbeddedRedis(data_dir)
             self.redis.start()
             env["REDIS_URL"] = self.redis.url
-        engine = make_engine(self.settings.effective_database_url)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
+        with closing(Runtime(self.settings)) as runtime:
+            upgrade(runtime.engine)
         if not self.settings.sources and self.config_path is None:
             # Same port and articles as the last run in this data directory, so a
             # restart announces nothing twice (see loa.demo_timeline).

@@ -40,18 +40,36 @@ def redis_client_url(url: str) -> str:
 
 @dataclass
 class Runtime:
-    """What a task needs; one instance per process."""
+    """What a Loa process needs, built from `Settings` on first use; one per process.
+
+    The one factory every entry point uses: the worker's tasks (through
+    :func:`get_runtime`), and `loa beat`, `loa serve`, `loa bot` and the
+    one-shot CLI commands (each makes its own ``Runtime(settings)``). Nothing
+    is connected before it is asked for: `loa check-source` never opens the
+    database, and a process without Redis can still fetch and read.
+    """
 
     settings: Settings
-    engine: Engine = field(init=False)
-    factory: sessionmaker[Session] = field(init=False)
+    _engine: Engine | None = field(default=None, init=False)
+    _factory: sessionmaker[Session] | None = field(default=None, init=False)
     _sender: Sender | None = field(default=None, init=False)
     _redis: redis.Redis | None = field(default=None, init=False)
+    _publisher: Publisher | None = field(default=None, init=False)
     _fetchers: dict[str, Fetcher] = field(default_factory=dict, init=False)
 
-    def __post_init__(self) -> None:
-        self.engine = make_engine(self.settings.effective_database_url)
-        self.factory = make_session_factory(self.engine)
+    @property
+    def engine(self) -> Engine:
+        """The database engine (`DATABASE_URL`, or SQLite under the data directory)."""
+        if self._engine is None:
+            self._engine = make_engine(self.settings.effective_database_url)
+        return self._engine
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        """Sessions on :attr:`engine`."""
+        if self._factory is None:
+            self._factory = make_session_factory(self.engine)
+        return self._factory
 
     @property
     def sender(self) -> Sender:
@@ -79,24 +97,31 @@ class Runtime:
     @property
     def publisher(self) -> Publisher:
         """The publisher: this process's sender behind the limiter all workers share."""
-        publish = self.settings.publish
-        limits = Limits(
-            global_per_second=publish.global_per_second,
-            private_per_second=publish.private_per_second,
-            group_per_minute=publish.group_per_minute,
-        )
-        return Publisher(
-            self.factory, self.sender, self.settings, limiter=TelegramLimiter(self.redis, limits)
-        )
+        if self._publisher is None:
+            publish = self.settings.publish
+            limits = Limits(
+                global_per_second=publish.global_per_second,
+                private_per_second=publish.private_per_second,
+                group_per_minute=publish.group_per_minute,
+            )
+            limiter = TelegramLimiter(self.redis, limits)
+            self._publisher = Publisher(self.factory, self.sender, self.settings, limiter=limiter)
+        return self._publisher
 
     def fetcher(self, source: SourceConfig) -> Fetcher:
-        """The Fetcher for `source` (one Session each, kept), polite across all workers."""
+        """The Fetcher for `source` (one Session each, kept).
+
+        Polite across all workers through Redis when there is one; a one-shot
+        command without Redis is polite within its own process.
+        """
         if source.name not in self._fetchers:
-            gate = RedisGate(
-                self.redis,
-                max_concurrent=self.settings.host_max_concurrent,
-                min_delay=self.settings.host_min_delay,
-            )
+            gate = None
+            if self.settings.redis_url:
+                gate = RedisGate(
+                    self.redis,
+                    max_concurrent=self.settings.host_max_concurrent,
+                    min_delay=self.settings.host_min_delay,
+                )
             self._fetchers[source.name] = Fetcher(gate=gate, respect_robots=source.respect_robots)
         return self._fetchers[source.name]
 
@@ -111,7 +136,10 @@ class Runtime:
         if self._sender is not None:
             self._sender.close()
             self._sender = None
-        self.engine.dispose()
+        self._publisher = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine, self._factory = None, None
 
 
 _lock = threading.Lock()
