@@ -37,11 +37,11 @@ def check_source(settings: Settings, source: SourceConfig, *, sample: int = 5) -
     result = CheckResult(source=source.name)
     # The same fetcher and reader a worker's poll uses; closed with its sessions.
     with closing(Runtime(settings)) as runtime:
-        fetcher, reader = runtime.fetcher(source), runtime.reader(source)
+        reading = runtime.reading(source)
         started = time.perf_counter()
         try:
-            listing = fetcher.get(source.url)
-            candidates = discover(source, listing, fetcher, reader)
+            listing = reading.fetcher.get(source.url)
+            candidates = discover(reading, listing)
         except SourceError as exc:
             result.ok = False
             result.problems.append(f"listing: {exc}")
@@ -52,9 +52,7 @@ def check_source(settings: Settings, source: SourceConfig, *, sample: int = 5) -
         for candidate in candidates[:sample]:
             started = time.perf_counter()
             try:
-                _, article, _ = read_candidate(
-                    candidate, fetcher, reader, settings.tz, settings.summary_chars, now
-                )
+                _, article, _ = read_candidate(candidate, reading, now)
             except SourceError as exc:
                 result.problems.append(f"{candidate.url}: {exc}")
                 continue

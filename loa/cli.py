@@ -300,14 +300,7 @@ def poll(
         _require_schema(runtime)
         targets = [settings.source(name)] if name else settings.effective_sources()
         for source in targets:
-            report = poll_source(
-                runtime.factory,
-                source,
-                runtime.fetcher(source),
-                runtime.reader(source),
-                tz=settings.tz,
-                summary_chars=settings.summary_chars,
-            )
+            report = poll_source(runtime.factory, runtime.reading(source))
             typer.echo(
                 f"{source.name}: {report.links} links, {len(report.new)} new, "
                 f"{len(report.updated)} updated, {len(report.problems)} problems"

@@ -19,25 +19,23 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import SourceConfig
 from news.db import utcnow, write_session
 from news.errors import SourceError
 from news.extract import (
     ExtractedArticle,
     LegacyEncodingError,
     ParsedDate,
-    SiteReader,
     article_identity,
 )
-from news.fetch import Fetcher, FetchResult
+from news.fetch import FetchResult
 from news.health import record_failure, record_success
 from news.identity import identity_key
 from news.models import Article, Event, EventKind, Source, SourceState
+from news.reading import SourceReading
 from news.store import UpsertOutcome, get_or_create_source, upsert_article
 from news.syndication import FeedItem, parse_feed, parse_sitemap
 from news.text import slugify
@@ -84,16 +82,10 @@ class Candidate:
 
 
 def poll_source(
-    factory: sessionmaker[Session],
-    source_cfg: SourceConfig,
-    fetcher: Fetcher,
-    reader: SiteReader,
-    *,
-    tz: ZoneInfo,
-    summary_chars: int = 400,
-    now: datetime | None = None,
+    factory: sessionmaker[Session], reading: SourceReading, *, now: datetime | None = None
 ) -> PollReport:
-    """Poll `source_cfg` once and store what is new; see the module docstring."""
+    """Poll `reading.source` once and store what is new; see the module docstring."""
+    source_cfg, fetcher = reading.source, reading.fetcher
     now = now or utcnow()
     report = PollReport(source=source_cfg.name)
     with write_session(factory) as session:
@@ -119,7 +111,7 @@ def poll_source(
             if quiet_write_due:
                 _record_success(factory, source_id, now, etag, last_modified)
             return report
-        candidates = discover(source_cfg, listing, fetcher, reader)[:MAX_ARTICLES_PER_POLL]
+        candidates = discover(reading, listing)[:MAX_ARTICLES_PER_POLL]
     except SourceError as exc:
         with write_session(factory) as session:
             state = session.get_one(SourceState, source_id)
@@ -132,7 +124,7 @@ def poll_source(
     articles: list[tuple[Candidate, ExtractedArticle, FetchResult | None]] = []
     for candidate in to_read:
         try:
-            articles.append(read_candidate(candidate, fetcher, reader, tz, summary_chars, now))
+            articles.append(read_candidate(candidate, reading, now))
         except SourceError as exc:
             log.warning("source %s: skipped %s: %s", source_cfg.name, candidate.url, exc)
             report.problems.append(str(exc))
@@ -169,10 +161,9 @@ def poll_source(
     return report
 
 
-def discover(
-    source_cfg: SourceConfig, listing: FetchResult, fetcher: Fetcher, reader: SiteReader
-) -> list[Candidate]:
+def discover(reading: SourceReading, listing: FetchResult) -> list[Candidate]:
     """Candidate article links from a listing page, a feed or a sitemap."""
+    source_cfg, fetcher, reader = reading.source, reading.fetcher, reading.reader
     if source_cfg.kind == "rss":
         items = parse_feed(listing.content, url=listing.url)
         return _unique(Candidate(i.link, reader.identity(i.link), i) for i in items)
@@ -241,22 +232,14 @@ def _unique(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 
 def read_candidate(
-    candidate: Candidate,
-    fetcher: Fetcher,
-    reader: SiteReader,
-    tz: ZoneInfo,
-    summary_chars: int,
-    now: datetime,
+    candidate: Candidate, reading: SourceReading, now: datetime
 ) -> tuple[Candidate, ExtractedArticle, FetchResult | None]:
     """The article for a candidate: from its feed entry when complete, else its page."""
     item = candidate.item
     if item is not None and len(item.summary) >= FEED_SUMMARY_ENOUGH and item.image:
-        return candidate, _from_feed_item(item, summary_chars), None
-    page = fetcher.get(candidate.url)
-    article = reader.article(
-        page.content, url=page.url, now=now, tz=tz, summary_chars=summary_chars,
-        content_type=page.content_type,
-    )  # fmt: skip
+        return candidate, _from_feed_item(item, reading.summary_chars), None
+    page = reading.fetcher.get(candidate.url)
+    article = reading.article(page, now=now)
     if item is not None:  # the feed knows the title and date best; the page the lead and image
         article = replace(
             article,

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,11 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from news.db import utcnow, write_session
 from news.errors import FetchError, SourceError
-from news.extract import ExtractedArticle, SiteReader
+from news.extract import ExtractedArticle
 from news.fetch import Fetcher, FetchResult
 from news.identity import identity_key
 from news.models import Article, ArticleStatus, Event, EventKind, Source
 from news.poll import Candidate, address, discover
+from news.reading import SourceReading
 from news.store import UpsertOutcome, upsert_article
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ def due_for_recheck(session: Session, source_cfg: SourceConfig, now: datetime) -
 class ListingLookup:
     """The source's current listing by identity key: read at most once, and only if asked."""
 
-    def __init__(self, source_cfg: SourceConfig, fetcher: Fetcher, reader: SiteReader):
-        self.source_cfg, self.fetcher, self.reader = source_cfg, fetcher, reader
+    def __init__(self, reading: SourceReading):
+        self.reading = reading
         self.error: str | None = None
         self._by_key: dict[str, Candidate] | None = None
 
@@ -105,8 +105,8 @@ class ListingLookup:
         """The listed candidate with this key; None if not listed (or `error` is set)."""
         if self._by_key is None and self.error is None:
             try:
-                listing = self.fetcher.get(self.source_cfg.url)
-                found = discover(self.source_cfg, listing, self.fetcher, self.reader)
+                listing = self.reading.fetcher.get(self.reading.source.url)
+                found = discover(self.reading, listing)
             except SourceError as exc:
                 self.error = str(exc)
                 return None
@@ -117,25 +117,16 @@ class ListingLookup:
 
 
 def recheck_source(
-    factory: sessionmaker[Session],
-    source_cfg: SourceConfig,
-    fetcher: Fetcher,
-    reader: SiteReader,
-    *,
-    tz: ZoneInfo,
-    summary_chars: int = 400,
-    now: datetime | None = None,
+    factory: sessionmaker[Session], reading: SourceReading, *, now: datetime | None = None
 ) -> RecheckReport:
     """Re-fetch the source's young articles once; see the module docstring."""
+    source_cfg, fetcher = reading.source, reading.fetcher
     now = now or utcnow()
     report = RecheckReport(source=source_cfg.name)
-    listing = ListingLookup(source_cfg, fetcher, reader)
+    listing = ListingLookup(reading)
 
     def read(page: FetchResult) -> ExtractedArticle:
-        return reader.article(
-            page.content, url=page.url, now=now, tz=tz, summary_chars=summary_chars,
-            content_type=page.content_type,
-        )  # fmt: skip
+        return reading.article(page, now=now)
 
     with factory() as session:
         due = due_for_recheck(session, source_cfg, now)

@@ -53,14 +53,7 @@ def poll_source(source_name: str) -> None:
     try:
         source_cfg = rt.settings.source(source_name)
         try:
-            report = poll_service(
-                rt.factory,
-                source_cfg,
-                rt.fetcher(source_cfg),
-                rt.reader(source_cfg),
-                tz=rt.settings.tz,
-                summary_chars=rt.settings.summary_chars,
-            )
+            report = poll_service(rt.factory, rt.reading(source_cfg))
         except SourceError as exc:
             log.warning("poll of %s failed: %s", source_name, exc)
             return
@@ -101,14 +94,7 @@ def recheck_source(source_name: str) -> None:
     """Re-fetch a source's young articles to catch corrections and withdrawals."""
     rt = get_runtime()
     source_cfg = rt.settings.source(source_name)
-    report = recheck_service(
-        rt.factory,
-        source_cfg,
-        rt.fetcher(source_cfg),
-        rt.reader(source_cfg),
-        tz=rt.settings.tz,
-        summary_chars=rt.settings.summary_chars,
-    )
+    report = recheck_service(rt.factory, rt.reading(source_cfg))
     log.info(
         "rechecked %s: %d checked, %d updated, %d withdrawn, %d problems",
         source_name, report.checked, len(report.updated), len(report.withdrawn),

@@ -23,6 +23,7 @@ from news.errors import ConfigError
 from news.extract import SiteReader, reader_for
 from news.fetch import Fetcher
 from news.politeness import RedisGate
+from news.reading import SourceReading
 
 #: What a process that needs Redis says when it has none.
 NO_REDIS = (
@@ -124,6 +125,16 @@ class Runtime:
                 )
             self._fetchers[source.name] = Fetcher(gate=gate, respect_robots=source.respect_robots)
         return self._fetchers[source.name]
+
+    def reading(self, source: SourceConfig) -> SourceReading:
+        """Everything a poll or a re-check of `source` reads its pages with."""
+        return SourceReading(
+            source,
+            self.fetcher(source),
+            self.reader(source),
+            tz=self.settings.tz,
+            summary_chars=self.settings.summary_chars,
+        )
 
     def reader(self, source: SourceConfig) -> SiteReader:
         """How to read `source`'s pages (its profile, or zero-config)."""

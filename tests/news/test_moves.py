@@ -23,6 +23,7 @@ from news.extract import reader_for
 from news.fetch import Fetcher, make_session
 from news.models import Article, ArticleStatus, Event, EventKind
 from news.poll import poll_source
+from news.reading import SourceReading
 from news.recheck import recheck_source
 from news.status import current_status
 from tests.sites.server import SiteServer
@@ -58,7 +59,7 @@ def _events(factory: sessionmaker[Session], kind: EventKind) -> list[Event]:
 def test_a_source_on_a_new_port_announces_nothing_again(
     factory: sessionmaker[Session], site_server: SiteServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = poll_source(factory, _cinet(site_server), _fetcher(), MODERN, tz=TZ)
+    first = poll_source(factory, SourceReading(_cinet(site_server), _fetcher(), MODERN, tz=TZ))
     assert len(first.new) >= 3 and first.problems == []
     before = {a.id: (a.identity, a.content_hash, a.updated_at) for a in _articles(factory)}
     old_base = site_server.base_url
@@ -68,7 +69,7 @@ def test_a_source_on_a_new_port_announces_nothing_again(
     listing = _cinet(site_server).url
     touched = _fetcher().get(listing).content + b"<!-- the listing changed since -->"
     site_server.set_page(listing, touched)  # so it is read again, as a live site's would be
-    again = poll_source(factory, _cinet(site_server), _fetcher(), MODERN, tz=TZ)
+    again = poll_source(factory, SourceReading(_cinet(site_server), _fetcher(), MODERN, tz=TZ))
 
     assert again.new == [] and again.announce == [] and again.updated == []
     assert again.problems == []
@@ -82,7 +83,9 @@ def test_a_source_on_a_new_port_announces_nothing_again(
 
     # young articles are re-checked at the new address: nothing gone, nothing changed
     later = utcnow() + timedelta(hours=1)
-    check = recheck_source(factory, _cinet(site_server), _fetcher(), MODERN, tz=TZ, now=later)
+    check = recheck_source(
+        factory, SourceReading(_cinet(site_server), _fetcher(), MODERN, tz=TZ), now=later
+    )
     assert check.checked == len(articles) and check.problems == []
     assert check.withdrawn == [] and check.updated == []
 
@@ -99,8 +102,10 @@ def test_articles_of_another_source_are_never_matched(
     """Same site, same CMS ids, other host: another source's articles are its own."""
     other = SiteServer().start()
     try:
-        mine = poll_source(factory, _cinet(site_server), _fetcher(), MODERN, tz=TZ)
-        theirs = poll_source(factory, _cinet(other, "mirror"), _fetcher(), MODERN, tz=TZ)
+        mine = poll_source(factory, SourceReading(_cinet(site_server), _fetcher(), MODERN, tz=TZ))
+        theirs = poll_source(
+            factory, SourceReading(_cinet(other, "mirror"), _fetcher(), MODERN, tz=TZ)
+        )
         assert len(theirs.new) == len(mine.new) and not set(theirs.new) & set(mine.new)
         assert _events(factory, EventKind.SOURCE_MOVED) == []
         # a correction on the mirror changes the mirror's article only
@@ -112,7 +117,7 @@ def test_articles_of_another_source_are_never_matched(
         other.set_page(url, page.body.replace(b'class="title-detail">', b'class="title-detail">X '))
         later = utcnow() + timedelta(hours=1)
         check = recheck_source(
-            factory, _cinet(other, "mirror"), _fetcher(), MODERN, tz=TZ, now=later
+            factory, SourceReading(_cinet(other, "mirror"), _fetcher(), MODERN, tz=TZ), now=later
         )
         assert check.updated == [theirs.new[0]]
         with factory() as session:
@@ -134,14 +139,14 @@ def test_a_corrected_title_at_a_new_url_is_a_correction_seen_by_the_poll(
     factory: sessionmaker[Session], slug_portal: SlugPortal
 ) -> None:
     source = _slug_source(slug_portal)
-    first = poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    first = poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
     assert len(first.new) == 3
     with factory() as session:
         target = session.scalars(select(Article).where(Article.url == slug_portal.url_of(102)))
         article_id, stamped = (a := target.one()).id, a.updated_at
 
     new_url = slug_portal.correct_title(102, "Khánh thành cầu treo dân sinh nối hai xã vùng cao")
-    again = poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    again = poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
 
     assert again.new == [] and again.announce == []
     assert again.updated == [article_id]
@@ -155,7 +160,7 @@ def test_a_corrected_title_at_a_new_url_is_a_correction_seen_by_the_poll(
 
     # the re-check now reads the new URL: nothing is withdrawn
     later = utcnow() + timedelta(hours=1)
-    check = recheck_source(factory, source, _fetcher(), MODERN, tz=TZ, now=later)
+    check = recheck_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ), now=later)
     assert check.withdrawn == [] and check.updated == [] and check.problems == []
 
 
@@ -163,7 +168,7 @@ def test_a_recheck_that_meets_the_404_follows_the_listing_to_the_new_url(
     factory: sessionmaker[Session], slug_portal: SlugPortal
 ) -> None:
     source = _slug_source(slug_portal)
-    first = poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    first = poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
     with factory() as session:
         article_id = session.scalars(
             select(Article.id).where(Article.url == slug_portal.url_of(101))
@@ -172,7 +177,7 @@ def test_a_recheck_that_meets_the_404_follows_the_listing_to_the_new_url(
     new_url = slug_portal.correct_title(101, "Hội nghị tổng kết công tác tuyên giáo năm 2024")
 
     later = utcnow() + timedelta(hours=1)
-    check = recheck_source(factory, source, _fetcher(), MODERN, tz=TZ, now=later)
+    check = recheck_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ), now=later)
 
     assert check.withdrawn == [] and check.updated == [article_id]
     assert _events(factory, EventKind.ARTICLE_WITHDRAWN) == []
@@ -182,7 +187,7 @@ def test_a_recheck_that_meets_the_404_follows_the_listing_to_the_new_url(
         assert article.url == new_url != old_url
         assert article.title.endswith("năm 2024")
     # the poll that follows finds nothing new or changed
-    again = poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    again = poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
     assert again.new == [] and again.updated == [] and len(_articles(factory)) == len(first.new)
 
 
@@ -192,7 +197,7 @@ def test_a_lagging_listing_withdraws_then_the_poll_brings_the_article_back(
     """The old URL 404s while the listing still shows it: withdrawn (the page says so);
     once the listing shows the new URL, the poll restores the article as a correction."""
     source = _slug_source(slug_portal)
-    poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
     with factory() as session:
         article_id = session.scalars(
             select(Article.id).where(Article.url == slug_portal.url_of(103))
@@ -201,11 +206,11 @@ def test_a_lagging_listing_withdraws_then_the_poll_brings_the_article_back(
         103, "Tỉnh đón gần hai triệu lượt khách du lịch dịp Tết", relist=False
     )
     later = utcnow() + timedelta(hours=1)
-    check = recheck_source(factory, source, _fetcher(), MODERN, tz=TZ, now=later)
+    check = recheck_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ), now=later)
     assert check.withdrawn == [article_id]
 
     slug_portal.publish_listing()
-    again = poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    again = poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
     assert again.new == [] and again.updated == [article_id]
     with factory() as session:
         article = session.get_one(Article, article_id)
@@ -227,7 +232,7 @@ def test_a_listed_link_that_redirects_is_not_read_again_on_every_poll(
     site_server.set_page(target, body)  # its canonical link names the target, not the link
     site_server.set_redirect(link, target)
 
-    first = poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    first = poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
     assert len(first.new) == len(links)
     with factory() as session:
         stored = session.scalars(select(Article).where(Article.url == target)).one()
@@ -235,6 +240,6 @@ def test_a_listed_link_that_redirects_is_not_read_again_on_every_poll(
     reads = site_server.hits(target)
     touched = _fetcher().get(source.url).content + b"<!-- the listing changed since -->"
     site_server.set_page(source.url, touched)
-    again = poll_source(factory, source, _fetcher(), MODERN, tz=TZ)
+    again = poll_source(factory, SourceReading(source, _fetcher(), MODERN, tz=TZ))
     assert again.new == again.updated == again.moved == [] and not again.not_modified
     assert site_server.hits(target) == reads

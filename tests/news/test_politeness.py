@@ -18,6 +18,7 @@ from news.fetch import Fetcher
 from news.models import SourceState
 from news.politeness import LocalGate, RedisGate
 from news.poll import poll_source
+from news.reading import SourceReading
 from tasks.runtime import redis_client_url
 from tests.conftest import free_port
 
@@ -95,7 +96,10 @@ def test_no_turn_in_time_is_a_source_error_recorded_in_health(
     source = SourceConfig(name="busy", url=url, respect_robots=False)
     fetcher = Fetcher(gate=host_gate, respect_robots=False)
     with host_gate.slot(f"127.0.0.1:{port}"), pytest.raises(SourceError, match="no turn"):
-        poll_source(factory, source, fetcher, reader_for(None), tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+        poll_source(
+            factory,
+            SourceReading(source, fetcher, reader_for(None), tz=ZoneInfo("Asia/Ho_Chi_Minh")),
+        )
     with factory() as session:
         state = session.query(SourceState).one()
         assert state.consecutive_failures == 1

@@ -18,6 +18,7 @@ from news.extract import reader_for
 from news.fetch import Fetcher, make_session
 from news.models import Article, SourceState
 from news.poll import poll_source
+from news.reading import SourceReading
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CMS = reader_for("cms-portal")
@@ -35,7 +36,7 @@ def test_first_poll_stores_all_and_announces_only_the_newest(
     factory: sessionmaker[Session], portal: DemoPortal
 ) -> None:
     source = SourceConfig(name="demo", url=portal.url, announce_first_poll=1)
-    report = poll_source(factory, source, Fetcher(), CMS, tz=TZ)
+    report = poll_source(factory, SourceReading(source, Fetcher(), CMS, tz=TZ))
     assert report.first_poll
     assert report.links == 4
     assert len(report.new) == 4
@@ -49,7 +50,7 @@ def test_first_poll_stores_all_and_announces_only_the_newest(
             assert article.category is not None and article.category.slug
             assert article.summary and article.body
 
-    again = poll_source(factory, source, Fetcher(), CMS, tz=TZ)
+    again = poll_source(factory, SourceReading(source, Fetcher(), CMS, tz=TZ))
     assert not again.first_poll
     assert again.new == [] and again.announce == []
     with factory() as session:
@@ -76,7 +77,7 @@ def test_unreachable_listing_is_recorded_and_raised(factory: sessionmaker[Sessio
         fetcher = Fetcher(make_session(retries=0))
         for _ in range(2):
             with pytest.raises(FetchError, match="HTTP 503") as info:
-                poll_source(factory, source, fetcher, CMS, tz=TZ)
+                poll_source(factory, SourceReading(source, fetcher, CMS, tz=TZ))
             assert info.value.url == url
     finally:
         server.shutdown()

@@ -22,11 +22,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config.loader import load_settings
+from config.settings import SourceConfig
 from loa.cli_tools import read_article
 from news.errors import SourceError
 from news.extract import BUILTIN_PROFILES, ExtractedArticle, SiteReader, reader_for
 from news.fetch import Fetcher
 from news.poll import Candidate, read_candidate
+from news.reading import SourceReading
 from tests.sites.server import CORPUS_DIR, SiteServer, load_index
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -143,7 +145,9 @@ def test_short_article_is_read_by_a_poll(
     url = site_server.url_for(entry["url"])
     now = datetime.fromisoformat(entry["now"])
     candidate = Candidate(url, reader.identity(url))
-    _, article, _ = read_candidate(candidate, Fetcher(respect_robots=False), reader, TZ, 400, now)
+    source = SourceConfig(name="short", url=url, respect_robots=False)
+    reading = SourceReading(source, Fetcher(respect_robots=False), reader, tz=TZ)
+    _, article, _ = read_candidate(candidate, reading, now)
     expected = entry["expected"]
     assert article.title == expected["title"]
     assert article.published_at == datetime.fromisoformat(expected["published_at"])

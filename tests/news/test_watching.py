@@ -17,6 +17,7 @@ from news.extract import reader_for
 from news.fetch import Fetcher, make_session
 from news.models import Article, ArticleStatus, Event, EventKind, SourceState
 from news.poll import poll_source
+from news.reading import SourceReading
 from news.recheck import recheck_source
 from tests.sites.server import SiteServer
 
@@ -36,7 +37,7 @@ def test_listing_poll_dedups_url_variants_and_answers_304_cheaply(
 ) -> None:
     source = _source(site_server, "http://cinet.test/kinh-te/", profile="news-modern")
     reader = reader_for("news-modern")
-    report = poll_source(factory, source, _fetcher(), reader, tz=TZ)
+    report = poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ))
     assert report.new and report.problems == []
     with factory() as session:
         identities = list(session.scalars(select(Article.identity)))
@@ -44,7 +45,7 @@ def test_listing_poll_dedups_url_variants_and_answers_304_cheaply(
     assert any("Loa/" in ua for ua in site_server.user_agents())
 
     article_hits = {a: site_server.hits(a) for a in site_server_paths(factory)}
-    again = poll_source(factory, source, _fetcher(), reader, tz=TZ)
+    again = poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ))
     assert again.not_modified and again.new == []
     assert {a: site_server.hits(a) for a in article_hits} == article_hits
 
@@ -66,7 +67,9 @@ def test_feeds_and_sitemaps_are_sources(
     factory: sessionmaker[Session], site_server: SiteServer, kind: str, url: str
 ) -> None:
     source = _source(site_server, url, kind=kind, profile="news-modern")
-    report = poll_source(factory, source, _fetcher(), reader_for("news-modern"), tz=TZ)
+    report = poll_source(
+        factory, SourceReading(source, _fetcher(), reader_for("news-modern"), tz=TZ)
+    )
     assert len(report.new) >= 3, report.problems
     with factory() as session:
         for article in session.scalars(select(Article)):
@@ -79,7 +82,7 @@ def test_recheck_sees_corrections_and_withdrawals(
 ) -> None:
     source = _source(site_server, "http://cinet.test/kinh-te/", profile="news-modern")
     reader = reader_for("news-modern")
-    report = poll_source(factory, source, _fetcher(), reader, tz=TZ)
+    report = poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ))
     first, second = report.new[:2]
     with factory() as session:
         corrected = session.get_one(Article, first)
@@ -95,7 +98,7 @@ def test_recheck_sees_corrections_and_withdrawals(
     site_server.set_status(gone_url, 410)
 
     later = utcnow() + timedelta(hours=1)
-    result = recheck_source(factory, source, _fetcher(), reader, tz=TZ, now=later)
+    result = recheck_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ), now=later)
     assert result.updated == [first]
     assert result.withdrawn == [second]
     with factory() as session:
@@ -105,7 +108,10 @@ def test_recheck_sees_corrections_and_withdrawals(
         kinds = [e.kind for e in session.scalars(select(Event))]
         assert kinds == [EventKind.ARTICLE_WITHDRAWN]
     # within the re-check interval nothing is fetched again
-    assert recheck_source(factory, source, _fetcher(), reader, tz=TZ, now=later).checked == 0
+    assert (
+        recheck_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ), now=later).checked
+        == 0
+    )
 
 
 def test_failing_source_becomes_unhealthy_then_recovers(
@@ -118,13 +124,13 @@ def test_failing_source_becomes_unhealthy_then_recovers(
     site_server.set_status(source.url, 503)
     for _ in range(3):
         with pytest.raises(FetchError):
-            poll_source(factory, source, _fetcher(), reader, tz=TZ)
+            poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ))
     with factory() as session:
         state = session.scalars(select(SourceState)).one()
         assert not state.healthy and state.consecutive_failures == 3
         assert [e.kind for e in session.scalars(select(Event))] == [EventKind.SOURCE_UNHEALTHY]
     site_server.set_status(source.url, None)
-    poll_source(factory, source, _fetcher(), reader, tz=TZ)
+    poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ))
     with factory() as session:
         state = session.scalars(select(SourceState)).one()
         assert state.healthy and state.consecutive_failures == 0
@@ -138,9 +144,9 @@ def test_robots_txt_is_respected_unless_disabled(
     site_server.set_robots("User-agent: *\nDisallow: /\n")
     source = _source(site_server, "http://cinet.test/kinh-te/", profile="news-modern")
     with pytest.raises(FetchError, match="robots.txt"):
-        poll_source(factory, source, _fetcher(), reader_for("news-modern"), tz=TZ)
+        poll_source(factory, SourceReading(source, _fetcher(), reader_for("news-modern"), tz=TZ))
     relaxed = Fetcher(make_session(retries=0), respect_robots=False)
-    report = poll_source(factory, source, relaxed, reader_for("news-modern"), tz=TZ)
+    report = poll_source(factory, SourceReading(source, relaxed, reader_for("news-modern"), tz=TZ))
     assert report.new
 
 
@@ -165,16 +171,18 @@ def test_unchanged_listing_writes_nothing(
 ) -> None:
     source = _source(site_server, "http://cinet.test/kinh-te/", profile="news-modern")
     reader = reader_for("news-modern")
-    poll_source(factory, source, _fetcher(), reader, tz=TZ)
+    poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ))
     with factory() as session:
         before = session.scalars(select(SourceState)).one().last_polled_at
-    assert poll_source(factory, source, _fetcher(), reader, tz=TZ).not_modified
+    assert poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ)).not_modified
     with factory() as session:
         state = session.scalars(select(SourceState)).one()
         assert state.polls == 1 and state.last_polled_at == before
     # ... but after the heartbeat interval a 304 is recorded again
     later = utcnow() + timedelta(minutes=11)
-    assert poll_source(factory, source, _fetcher(), reader, tz=TZ, now=later).not_modified
+    assert poll_source(
+        factory, SourceReading(source, _fetcher(), reader, tz=TZ), now=later
+    ).not_modified
     with factory() as session:
         assert session.scalars(select(SourceState)).one().polls == 2
 
@@ -227,7 +235,7 @@ def test_legacy_encoded_page_is_flagged_once_not_stored(
         with factory.begin() as session:  # forget validators: the listing is read again
             for state in session.scalars(select(SourceState)):
                 state.etag = state.last_modified = None
-        report = poll_source(factory, source, _fetcher(), reader, tz=TZ, now=moment)
+        report = poll_source(factory, SourceReading(source, _fetcher(), reader, tz=TZ), now=moment)
         assert any("TCVN3" in p for p in report.problems)
     with factory() as session:
         stored = list(session.scalars(select(Article.title)))
@@ -257,7 +265,7 @@ def test_a_faulty_listing_leaves_a_clear_health_status(
         make_session(retries=0), timeout=(1.0, 1.0), max_seconds=0.5, respect_robots=False
     )
     with pytest.raises(SourceError):
-        poll_source(factory, source, fetcher, reader_for("cms-portal"), tz=TZ)
+        poll_source(factory, SourceReading(source, fetcher, reader_for("cms-portal"), tz=TZ))
     with factory() as session:
         state = session.scalars(select(SourceState)).one()
         assert state.consecutive_failures == 1
@@ -269,11 +277,13 @@ def test_invalid_html_listing_and_flaky_server_do_not_crash_the_poll(
     factory: sessionmaker[Session], site_server: SiteServer
 ) -> None:
     junk = SourceConfig(name="junk", url=site_server.base_url + "/fault/invalid-html")
-    report = poll_source(factory, junk, _fetcher(), reader_for(None), tz=TZ)
+    report = poll_source(factory, SourceReading(junk, _fetcher(), reader_for(None), tz=TZ))
     assert report.new == [] and report.links == 0
     flaky = SourceConfig(name="flaky", url=site_server.base_url + "/fault/500-then-ok")
     retrying = Fetcher(make_session(retries=2), respect_robots=False)
-    poll_source(factory, flaky, retrying, reader_for("cms-portal"), tz=TZ)  # 500, 500, then 200
+    poll_source(
+        factory, SourceReading(flaky, retrying, reader_for("cms-portal"), tz=TZ)
+    )  # 500, 500, then 200
     assert site_server.hits("/fault/500-then-ok") == 3
     with factory() as session:
         states = list(session.scalars(select(SourceState)))

@@ -27,6 +27,7 @@ from news.extract.charset import LegacyEncodingError, looks_binary
 from news.fetch import Fetcher, make_session
 from news.models import Article
 from news.poll import poll_source
+from news.reading import SourceReading
 from news.store import get_or_create_source, storable, upsert_article
 from tests.sites.server import SiteServer
 
@@ -103,9 +104,14 @@ def test_only_web_urls_are_stored_from_a_hostile_feed_and_page(
             name="hostile", kind="rss", url=base + "/feed.xml", respect_robots=False
         )
         poll_source(
-            factory, source, Fetcher(respect_robots=False), reader_for(None),
-            tz=ZoneInfo("Asia/Ho_Chi_Minh"),
-        )  # fmt: skip
+            factory,
+            SourceReading(
+                source,
+                Fetcher(respect_robots=False),
+                reader_for(None),
+                tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+            ),
+        )
     finally:
         server.shutdown()
         server.server_close()
