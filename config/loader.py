@@ -19,8 +19,8 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from config.errors import ConfigError
 from config.settings import DEMO_STATE_FILE, ENVIRON, Settings
-from news.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("loa.yaml")
 

@@ -32,8 +32,9 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from config.errors import ConfigError
+from config.profiles import BUILTIN_PROFILES, SiteProfile
 from config.templates import check_template
-from news.extract import BUILTIN_PROFILES, SiteProfile
 
 DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 #: Under the data directory: the demo portal's address and schedule, written by
@@ -363,6 +364,4 @@ class Settings(BaseSettings):
         for candidate in self.effective_sources():
             if candidate.name == name:
                 return candidate
-        from news.errors import ConfigError
-
         raise ConfigError(f"no source named {name!r}", source=str(self.config_file or "config"))

@@ -24,20 +24,19 @@ class and show a clear message. Each carries the context needed to act on it
 
 from __future__ import annotations
 
+# The root and the configuration error live in config/, the bottom layer that
+# imports no other Loa package; every other layer imports them from here.
+from config.errors import ConfigError, LoaError
 
-class LoaError(Exception):
-    """Base of every error Loa raises on purpose."""
-
-
-class ConfigError(LoaError):
-    """Configuration is invalid; names the file and the offending field."""
-
-    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
-        self.source = source
-        self.field = field
-        where = f" in {source}" if source else ""
-        at = f" at '{field}'" if field else ""
-        super().__init__(f"invalid configuration{where}{at}: {message}")
+__all__ = [
+    "ConfigError",
+    "ExtractionError",
+    "FetchError",
+    "LoaError",
+    "ServiceError",
+    "SourceError",
+    "StorageError",
+]
 
 
 class StorageError(LoaError):
