@@ -20,7 +20,8 @@ from bot.errors import ChannelUnusable, DeliveryError
 from bot.render import BotRequest
 from bot.senders import Sender
 from news.db import utcnow, write_session
-from news.models import Channel, ChannelStatus, Event, EventKind
+from news.events import record_event
+from news.models import Channel, ChannelStatus, EventKind
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,7 @@ class ChannelRegistry:
                 return
             row.status = ChannelStatus.FAILED
             row.last_error = reason[:2000]
-            session.add(
-                Event(kind=EventKind.CHANNEL_FAILED, message=f"channel {configured}: {reason}")
-            )
+            record_event(session, EventKind.CHANNEL_FAILED, f"channel {configured}: {reason}")
         log.error("channel %s failed: %s", configured, reason)
 
     def migrate(self, configured: str, new_chat_id: int) -> None:

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from news.models import Event, EventKind, SourceState
+from news.events import record_event
+from news.models import EventKind, SourceState
 
 
 def record_success(
@@ -31,12 +32,11 @@ def record_success(
     if not state.healthy:
         state.healthy = True
         state.unhealthy_since = None
-        session.add(
-            Event(
-                kind=EventKind.SOURCE_RECOVERED,
-                source_id=state.source_id,
-                message=f"source {state.source.name} is reachable again",
-            )
+        record_event(
+            session,
+            EventKind.SOURCE_RECOVERED,
+            f"source {state.source.name} is reachable again",
+            source_id=state.source_id,
         )
 
 
@@ -50,13 +50,12 @@ def record_failure(
     if state.healthy and state.consecutive_failures >= unhealthy_after:
         state.healthy = False
         state.unhealthy_since = now
-        session.add(
-            Event(
-                kind=EventKind.SOURCE_UNHEALTHY,
-                source_id=state.source_id,
-                message=(
-                    f"source {state.source.name} failed {state.consecutive_failures} times "
-                    f"in a row: {state.last_error}"
-                ),
-            )
+        record_event(
+            session,
+            EventKind.SOURCE_UNHEALTHY,
+            (
+                f"source {state.source.name} failed {state.consecutive_failures} times "
+                f"in a row: {state.last_error}"
+            ),
+            source_id=state.source_id,
         )

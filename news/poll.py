@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import utcnow, write_session
 from news.errors import SourceError
+from news.events import record_event
 from news.extract import (
     ExtractedArticle,
     LegacyEncodingError,
@@ -305,7 +306,7 @@ def _flag_once(factory: sessionmaker[Session], source_id: int, message: str) -> 
             select(Event.id).where(Event.source_id == source_id, Event.message == message)
         )
         if seen is None:
-            session.add(Event(kind=EventKind.ARTICLE_FLAGGED, source_id=source_id, message=message))
+            record_event(session, EventKind.ARTICLE_FLAGGED, message, source_id=source_id)
 
 
 def _record_success(

@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import SourceConfig
 from news.db import utcnow, write_session
 from news.errors import FetchError, SourceError
+from news.events import record_event
 from news.extract import ExtractedArticle
 from news.fetch import Fetcher, FetchResult
 from news.identity import identity_key
-from news.models import Article, ArticleStatus, Event, EventKind, Source
+from news.models import Article, ArticleStatus, EventKind, Source
 from news.poll import Candidate, address, discover
 from news.reading import SourceReading
 from news.store import UpsertOutcome, upsert_article
@@ -225,12 +226,11 @@ def _withdraw(factory: sessionmaker[Session], article_id: int, now: datetime, wh
         article.withdrawn_at = now
         article.last_checked_at = now
         article.updated_at = now
-        session.add(
-            Event(
-                kind=EventKind.ARTICLE_WITHDRAWN,
-                source_id=article.source_id,
-                article_id=article.id,
-                message=f"article withdrawn by its source ({why}): {article.title}",
-            )
+        record_event(
+            session,
+            EventKind.ARTICLE_WITHDRAWN,
+            f"article withdrawn by its source ({why}): {article.title}",
+            source_id=article.source_id,
+            article_id=article.id,
         )
     log.info("article %s withdrawn (%s)", article_id, why)

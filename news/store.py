@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from news.db import utcnow
 from news.errors import ExtractionError
+from news.events import record_event
 from news.extract import ExtractedArticle
 from news.fetch import FetchResult
 from news.identity import identity_key, origin, rebase
@@ -30,7 +31,6 @@ from news.models import (
     Article,
     ArticleStatus,
     Category,
-    Event,
     EventKind,
     Source,
     SourceState,
@@ -124,14 +124,13 @@ def get_or_create_source(session: Session, *, name: str, kind: str, url: str) ->
         old, new = origin(source.url), origin(url)
         if old != new:
             kept = relocate_articles(session, source.id, old, new)
-            session.add(
-                Event(
-                    kind=EventKind.SOURCE_MOVED,
-                    source_id=source.id,
-                    message=f"source {name} moved from {old} to {new}: {kept} known articles "
-                    "kept at their new address, none announced again "
-                    "(if the new address is wrong, fix the source's url in the config)",
-                )
+            record_event(
+                session,
+                EventKind.SOURCE_MOVED,
+                f"source {name} moved from {old} to {new}: {kept} known articles "
+                "kept at their new address, none announced again "
+                "(if the new address is wrong, fix the source's url in the config)",
+                source_id=source.id,
             )
         source.url = url
     source.kind = kind
@@ -330,11 +329,10 @@ def _restore(session: Session, article: Article) -> None:
     """A withdrawn article was read again: active, and the editors are told."""
     article.status = ArticleStatus.ACTIVE
     article.withdrawn_at = None
-    session.add(
-        Event(
-            kind=EventKind.ARTICLE_RESTORED,
-            source_id=article.source_id,
-            article_id=article.id,
-            message=f"article listed again at {article.url}, restored: {article.title}",
-        )
+    record_event(
+        session,
+        EventKind.ARTICLE_RESTORED,
+        f"article listed again at {article.url}, restored: {article.title}",
+        source_id=article.source_id,
+        article_id=article.id,
     )
