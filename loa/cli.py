@@ -341,8 +341,9 @@ def channels(ctx: typer.Context) -> None:
     if settings.telegram_bot_token is None:
         typer.echo("loa: TELEGRAM_BOT_TOKEN is not set; nothing to check (dry run)", err=True)
         raise typer.Exit(2)
-    with _database(settings) as engine:
-        raise typer.Exit(1 if check_channels(settings, engine) else 0)
+    with _runtime(settings) as runtime:
+        problems = check_channels(runtime)
+    raise typer.Exit(1 if problems else 0)
 
 
 @app.command()

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
 from config.settings import Settings
-from news.db import make_session_factory, utcnow
+from news.db import utcnow
 from news.extract import ExtractedArticle
 from news.models import Article, Category
 from news.status import Status
+
+if TYPE_CHECKING:
+    from tasks.runtime import Runtime
 
 log = logging.getLogger("loa")
 
@@ -81,43 +84,18 @@ def print_routes(settings: Settings, console: Console | None = None) -> None:
         (console or Console()).print("no routes: articles go to the feeds only")
 
 
-def check_channels(settings: Settings, engine: Engine) -> int:
+def check_channels(runtime: Runtime) -> int:
     """Check every configured chat with Telegram; print one line each; return problems."""
-    from bot.channels import ChannelRegistry
     from news.migrate import ensure_current
-    from tasks.runtime import Runtime
 
-    ensure_current(engine)
-    registry = ChannelRegistry(make_session_factory(engine), Runtime(settings).sender)
+    ensure_current(runtime.engine)
+    chats = [channel.chat for channel in runtime.settings.effective_channels()]
     problems = 0
-    for channel in settings.effective_channels():
-        check = registry.check(channel.chat)
+    for check in runtime.channels.check_all(chats):
         state = "ok" if check.problem is None else f"PROBLEM: {check.problem}"
-        print(f"{channel.chat} -> {check.chat_id or '?'} {check.title or ''}: {state}")
+        print(f"{check.configured} -> {check.chat_id or '?'} {check.title or ''}: {state}")
         problems += check.problem is not None
     return problems
-
-
-def report_channels(settings: Settings) -> None:
-    """At start (once, in the single beat): can the bot post and edit in every channel?"""
-    from bot.channels import ChannelRegistry
-    from news.errors import LoaError as Error
-    from tasks.runtime import get_runtime
-
-    runtime = get_runtime()
-    registry = ChannelRegistry(runtime.factory, runtime.sender)
-    for channel in settings.effective_channels():
-        try:
-            check = registry.check(channel.chat)
-        except Error as exc:
-            log.error("channel %s could not be checked: %s", channel.chat, exc)
-            continue
-        if check.problem:
-            log.error("channel %s: %s", channel.chat, check.problem)
-        else:
-            log.info(
-                "channel %s (%s) ready: the bot may post and edit", channel.chat, check.chat_id
-            )
 
 
 def print_status(snapshot: Status) -> None:

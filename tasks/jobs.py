@@ -69,9 +69,14 @@ def poll_source(source_name: str) -> None:
     planned = announce_poll(rt.factory, report, rt.settings.effective_routes(), rt.settings.publish)
     for item in planned:
         later(publish, (item.delivery_id,), item.delay_seconds)
-    for article_id in report.updated:
+    _follow_up(report.updated, feeds_changed=report.changed)
+
+
+def _follow_up(changed_articles: list[int], *, feeds_changed: bool) -> None:
+    """After a poll or a re-check: fix the posts of changed articles, rebuild feeds once."""
+    for article_id in changed_articles:
         fix_posts.delay(article_id)
-    if report.changed:
+    if feeds_changed:
         schedule_feed_rebuild()
 
 
@@ -100,10 +105,7 @@ def recheck_source(source_name: str) -> None:
         source_name, report.checked, len(report.updated), len(report.withdrawn),
         len(report.problems),
     )  # fmt: skip
-    for article_id in report.updated + report.withdrawn:
-        fix_posts.delay(article_id)
-    if report.changed:
-        schedule_feed_rebuild()
+    _follow_up(report.updated + report.withdrawn, feeds_changed=report.changed)
 
 
 @shared_task(name="loa.fix_posts", ignore_result=True)
@@ -176,7 +178,7 @@ def check_channels(attempt: int = 0) -> None:
     if rt.settings.telegram_bot_token is None:
         return  # the dry-run outbox has no rights to check
     chats = [channel.chat for channel in rt.settings.effective_channels()]
-    checks = rt.publisher.channels.check_all(chats)
+    checks = rt.channels.check_all(chats)
     for check in checks:
         if not check.retry and check.problem is None:
             log.info(

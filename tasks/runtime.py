@@ -14,6 +14,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels import ChannelRegistry
 from bot.limiter import Limits, TelegramLimiter
 from bot.publisher import Publisher
 from bot.senders import OutboxSender, Sender, TelegramSender
@@ -108,6 +109,11 @@ class Runtime:
             limiter = TelegramLimiter(self.redis, limits)
             self._publisher = Publisher(self.factory, self.sender, self.settings, limiter=limiter)
         return self._publisher
+
+    @property
+    def channels(self) -> ChannelRegistry:
+        """Configured chats as Telegram knows them (needs no Redis: `loa channels` uses it)."""
+        return ChannelRegistry(self.factory, self.sender)
 
     def fetcher(self, source: SourceConfig) -> Fetcher:
         """The Fetcher for `source` (one Session each, kept).
