@@ -18,12 +18,13 @@ own preview is used, and photo mode falls back to the preview post.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from config.templates import TAG, TELEGRAM_TAGS
+from config.templates import check_template as check_template  # re-exported
 from news.models import Article
 from news.text import hashtag, summarize
 
@@ -49,10 +50,10 @@ LABELS = {
 BUTTON_TEMPLATE = "<b>{title}</b>\n{category_line}{date}\n\n{summary}"
 #: The post with a "Đọc tiếp" link at its end (`read_more: link` or `both`).
 DEFAULT_TEMPLATE = BUTTON_TEMPLATE + '\n\n<a href="{url}">{read_more}</a>'
-ALLOWED_TAGS = frozenset(
-    "b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote".split()
-)
-_TAG = re.compile(r"</?([a-zA-Z][\w-]*)[^>]*>")
+#: Telegram's HTML tags, and the check of a channel's template: config owns both
+#: (a template is checked when the configuration is read); rendering reuses them.
+ALLOWED_TAGS = TELEGRAM_TAGS
+_TAG = TAG
 
 
 @dataclass(frozen=True)
@@ -89,21 +90,6 @@ class RenderOptions:
         if self.template is not None:
             return self.template
         return BUTTON_TEMPLATE if self.read_more == "button" else DEFAULT_TEMPLATE
-
-
-def check_template(template: str) -> str:
-    """Validate a channel template: known fields only, Telegram's tags only."""
-    sample = {key: "x" for key in ("title", "category_line", "date", "summary", "url", "read_more")}
-    try:
-        template.format(**sample)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"template field {exc} is not one of {', '.join(sample)}") from exc
-    for match in _TAG.finditer(template):
-        if match.group(1).lower() not in ALLOWED_TAGS:
-            raise ValueError(f"tag <{match.group(1)}> is not allowed by Telegram")
-    if "{url}" not in template:
-        raise ValueError("the template must contain {url}: the link is never dropped")
-    return template
 
 
 def visible_length(text: str) -> int:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,9 +19,15 @@ from news.text import slugify
 
 
 @contextmanager
-def running_server(app: ASGIApp, port: int) -> Iterator[str]:
-    """Serve `app` with uvicorn on 127.0.0.1:`port` until the block ends."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+def running_server(
+    app: ASGIApp, port: int, *, options: dict[str, Any] | None = None
+) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1:`port` until the block ends.
+
+    `options` are uvicorn.Config's (e.g. feeds.serving.uvicorn_options, as `loa serve`).
+    """
+    base = {"host": "127.0.0.1", "port": port, "log_config": None, "access_log": False}
+    config = uvicorn.Config(app, **{**base, **(options or {})})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -14,13 +14,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from urllib.parse import quote, urlencode
 
 import hypothesis
 import pytest
 import requests
-import uvicorn
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message
@@ -33,7 +32,7 @@ from feeds.service import QUERY_CACHE_SIZE
 from feeds.serving import uvicorn_options
 from news.store import get_or_create_source, upsert_article
 from tests.conftest import free_port
-from tests.helpers import extracted
+from tests.helpers import extracted, running_server
 
 MIB = 1024 * 1024
 
@@ -56,22 +55,9 @@ def app(settings: Settings, factory: sessionmaker[Session]) -> ASGIApp:
     return create_app(settings, factory)
 
 
-@contextmanager
-def serving(app: ASGIApp, settings: Settings) -> Iterator[str]:
+def serving(app: ASGIApp, settings: Settings) -> AbstractContextManager[str]:
     """uvicorn on a thread with exactly the options `loa serve` passes."""
-    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{settings.http_port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return running_server(app, settings.http_port, options=uvicorn_options(settings))
 
 
 @pytest.fixture
