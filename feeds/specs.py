@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from sqlalchemy import select
@@ -62,6 +63,7 @@ class FeedSpec:
         return FeedSpec(self.scope, self.name, fmt, self.title)
 
 
+@lru_cache(maxsize=1024)  # a hot path: a few feeds take nearly every request
 def spec_for_path(path: str) -> FeedSpec | None:
     """The feed a URL path names (title left empty), or None when it names none.
 
