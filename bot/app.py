@@ -1,24 +1,29 @@
 """The Telegram bot application, wired in one place.
 
-Handlers are thin: they call services in `news/` and render with escaping.
-The subscriber and editor commands grow here in later issues.
+Handlers live in `bot.commands` (one module per concern) and are thin: they
+call queries in `news/` and render with escaping. This module only wires them.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
+from bot.commands import catalog, fallback, latest, start
+from bot.commands.common import DEPS_KEY, Deps
 from config.settings import Settings
 from news.errors import ConfigError
-from news.queries import latest_headlines
 
 log = logging.getLogger(__name__)
-HELP_VI = "Xin chào! Tôi là Loa, bot tin tức.\n/latest – tin mới nhất\n/help – trợ giúp"
 
 
 def build_application(settings: Settings, factory: sessionmaker[Session]) -> Application:  # type: ignore[type-arg]
@@ -28,35 +33,23 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
+        .post_init(fallback.set_commands)
         .build()
     )
-
-    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Greet and list the commands."""
-        if update.effective_message:
-            await update.effective_message.reply_text(HELP_VI)
-
-    async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Reply with the five newest headlines as links."""
-        if not update.effective_message:
-            return
-        items = latest_headlines(factory, 5)
-        if not items:
-            await update.effective_message.reply_text("Chưa có tin nào.")
-            return
-        lines = [
-            f'• <a href="{html.escape(h.url, quote=True)}">{html.escape(h.title)}</a>'
-            for h in items
-        ]
-        await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
-
-    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log every handler error once, without the token (the log filter redacts it)."""
-        log.error("bot handler failed: %s", context.error, exc_info=context.error)
-
-    application.add_handler(CommandHandler(["start", "help"], start))
-    application.add_handler(CommandHandler("latest", latest))
-    application.add_error_handler(on_error)
+    application.bot_data[DEPS_KEY] = Deps(settings, factory)
+    application.add_handler(CommandHandler("start", start.start))
+    application.add_handler(CommandHandler("help", start.help_command))
+    application.add_handler(CommandHandler("latest", latest.latest))
+    application.add_handler(CommandHandler("categories", catalog.categories))
+    application.add_handler(CommandHandler("feeds", catalog.feeds))
+    application.add_handler(CallbackQueryHandler(latest.page_button))  # also answers forged data
+    application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.plain_text
+        )
+    )
+    application.add_error_handler(fallback.on_error)
     return application
 
 
