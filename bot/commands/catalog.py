@@ -7,7 +7,7 @@ import html
 from telegram import LinkPreviewOptions, Update
 from telegram.ext import ContextTypes
 
-from bot.commands.common import deps, lang
+from bot.commands.common import chunks, deps, lang
 from bot.i18n import t
 from news.reader_queries import categories_with_counts
 
@@ -34,7 +34,8 @@ async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         f"• {html.escape(c.name)} ({c.count}) – {_link(f'{base}/feeds/{c.slug}.rss', 'RSS')}"
         for c in found
     ]
-    await message.reply_text("\n".join(lines), parse_mode="HTML", link_preview_options=NO_PREVIEW)
+    for part in chunks(lines):
+        await message.reply_text(part, parse_mode="HTML", link_preview_options=NO_PREVIEW)
 
 
 async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -53,4 +54,5 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         for c in categories_with_counts(d.factory)
     ]
     lines.append(f"• {html.escape(t(language, 'feed_opml'))}: {html.escape(base + '/feeds/opml')}")
-    await message.reply_text("\n".join(lines), parse_mode="HTML", link_preview_options=NO_PREVIEW)
+    for part in chunks(lines):
+        await message.reply_text(part, parse_mode="HTML", link_preview_options=NO_PREVIEW)

@@ -33,3 +33,27 @@ def lang(update: Update) -> str:
     """The reader's language, from the Telegram client's `language_code`."""
     user = update.effective_user
     return reader_language(user.language_code if user else None)
+
+
+MESSAGE_LIMIT = 4000  # Telegram's is 4096 UTF-16 units of visible text; HTML counts more
+
+
+def chunks(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Lines joined into as few messages as fit Telegram's length limit.
+
+    A long category list must not turn into "message is too long"; measuring
+    the HTML (longer than the visible text) in UTF-16 units keeps each part safe.
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode("utf-16-le")) // 2 + 1
+        if current and size + length > limit:
+            parts.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)  # one line (a category, ≤ 200 characters) always fits
+        size += length
+    if current:
+        parts.append("\n".join(current))
+    return parts

@@ -6,11 +6,13 @@ import json
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
+from news.db import make_engine, make_session_factory
 from telegram_emulator import Emulator
 from tests.bot.running_bot import BOT_USERNAME, RunningBot, running_bot
 from tests.helpers import extracted, store_article
@@ -228,16 +230,26 @@ def test_huge_nfd_and_zero_width_input_never_crash(
 
 
 def test_a_failing_handler_apologises_once(
-    bot: RunningBot, factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+    telegram_emulator: Emulator,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from sqlalchemy import text
-
-    with factory.begin() as session:  # a real failure: the table is gone
-        session.execute(text("DROP TABLE subscriptions"))
-        session.execute(text("DROP TABLE categories"))
-    reply = bot.ask(READER, "/categories")
-    assert reply.text == "Xin lỗi, đã có lỗi. Vui lòng thử lại sau."
-    assert (
-        sum("failed" in r.getMessage() for r in caplog.records if r.name == "bot.commands.fallback")
-        == 1
-    )
+    """A database without tables makes every query fail for real; the reader gets one apology."""
+    broken = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}"))
+    telegram_emulator.set_limits(enabled=False)
+    telegram_emulator.create_user(READER, "Lan", language_code="vi")
+    with running_bot(telegram_emulator, settings, broken) as running:
+        reply = running.ask(READER, "/categories")
+        assert reply.text == "Xin lỗi, đã có lỗi. Vui lòng thử lại sau."
+        message_id = running.send_with_buttons(READER, "lat:1:0")
+        assert (
+            running.press(READER, message_id, "lat:1:0")["text"]
+            == "Xin lỗi, đã có lỗi. Vui lòng thử lại sau."
+        )
+    failures = [
+        r
+        for r in caplog.records
+        if r.name == "bot.commands.fallback" and "failed" in r.getMessage()
+    ]
+    assert len(failures) == 2 and all("bot update" in r.getMessage() for r in failures)
