@@ -29,7 +29,7 @@ DEFAULT_SIZE = 5
 MAX_SIZE = 20
 MAX_QUERY_CHARS = 100  # a reader may paste 20,000 characters; we echo at most this many
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_NUMBER = re.compile(r"[+-]?\d{1,9}")
+_NUMBER = re.compile(r"[+-]?[0-9]+")
 _DATA = re.compile(r"lat:(\d{1,9}):(\d{1,6})(?::(\d{1,2}))?")
 
 
@@ -82,18 +82,27 @@ def render_page(
 def parse_args(args: list[str]) -> tuple[str, int] | None:
     """(category query, size) from the words after /latest; None for junk.
 
-    A trailing number is the count, clamped to 1..20; the rest names a category.
+    A number first or last is the count, clamped to 1..20 (however many digits);
+    the rest names a category. Words with no letter or digit at all are junk.
     """
     words = list(args)
     size = DEFAULT_SIZE
-    if words and _NUMBER.fullmatch(words[-1]):
-        size = min(max(int(words.pop()), 1), MAX_SIZE)
-    elif words and words[-1].isdigit():  # digits too long for a count, or non-ASCII digits
-        return None
+    for index in (-1, 0):
+        if words and _NUMBER.fullmatch(words[index]):
+            size = _clamp(words.pop(index))
+            break
     query = " ".join(words)
     if words and not any(ch.isalnum() for ch in query):
         return None
     return query, size
+
+
+def _clamp(number: str) -> int:
+    """The count a number asks for, within 1..20; never int() on thousands of digits."""
+    digits = number.lstrip("+-").lstrip("0") or "0"
+    if number.startswith("-"):
+        return 1
+    return MAX_SIZE if len(digits) > 2 else min(max(int(digits), 1), MAX_SIZE)
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

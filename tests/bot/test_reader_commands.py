@@ -121,7 +121,10 @@ def test_latest_count_is_clamped_and_junk_gets_a_hint(
     assert len((bot.ask(READER, "/latest tuyen giao 0").text or "").splitlines()) == 2
     assert len((bot.ask(READER, "/latest -3").text or "").splitlines()) == 2
     assert "Cách dùng" in (bot.ask(READER, "/latest !!!").text or "")
-    assert "Usage" in (bot.ask(EN_READER, "/latest 99999999999999").text or "")
+    assert len((bot.ask(EN_READER, "/latest 99999999999999").text or "").splitlines()) == 16
+    assert len((bot.ask(READER, "/latest " + "9" * 20_000).text or "").splitlines()) == 16
+    assert (bot.ask(READER, "/latest 2 tuyen giao").text or "").count("•") == 2
+    assert "Usage" in (bot.ask(EN_READER, "/latest ?? 3").text or "")
 
 
 def test_unknown_category_suggests_the_closest_as_buttons(
