@@ -37,18 +37,21 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
         .build()
     )
     application.bot_data[DEPS_KEY] = Deps(settings, factory)
-    application.add_handler(CommandHandler("start", start.start))
-    application.add_handler(CommandHandler("help", start.help_command))
-    application.add_handler(CommandHandler("latest", latest.latest))
-    application.add_handler(CommandHandler("categories", catalog.categories))
-    application.add_handler(CommandHandler("feeds", catalog.feeds))
+    # New messages only: an edited "/latest" or a channel post must not answer again.
+    new = filters.UpdateType.MESSAGE
+    commands = {
+        "start": start.start,
+        "help": start.help_command,
+        "latest": latest.latest,
+        "categories": catalog.categories,
+        "feeds": catalog.feeds,
+    }
+    for name, handler in commands.items():
+        application.add_handler(CommandHandler(name, handler, filters=new))
     application.add_handler(CallbackQueryHandler(latest.page_button))  # also answers forged data
-    application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
-    application.add_handler(
-        MessageHandler(
-            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.plain_text
-        )
-    )
+    application.add_handler(MessageHandler(new & filters.COMMAND, fallback.unknown_command))
+    private_text = new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(private_text, fallback.plain_text))
     application.add_error_handler(fallback.on_error)
     return application
 

@@ -216,6 +216,10 @@ def test_in_groups_commands_for_other_bots_and_chatter_are_ignored(
     reply = bot.ask(group, f"/latest@{BOT_USERNAME} 1", user_id=READER)
     assert (reply.text or "").startswith("Tin mới nhất")
     assert len(bot.emulator.sent(group)) == 1
+    channel = bot.emulator.create_chat("channel", username="loa_news")["id"]
+    bot.emulator.inject_message(channel, "/latest")  # a channel post, not a reader
+    assert (bot.ask(READER, "/latest 1").text or "").startswith("Tin mới nhất")
+    assert bot.emulator.sent(channel) == []
 
 
 def test_huge_nfd_and_zero_width_input_never_crash(
