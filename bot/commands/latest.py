@@ -27,6 +27,7 @@ from news.reader_queries import (
 
 DEFAULT_SIZE = 5
 MAX_SIZE = 20
+MAX_CATEGORY_BUTTONS = 20
 MAX_QUERY_CHARS = 100  # a reader may paste 20,000 characters; we echo at most this many
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -76,7 +77,19 @@ def render_page(
         buttons.append(
             InlineKeyboardButton(t(language, "newer"), callback_data=page_data(cid, page - 1, size))
         )
-    return Rendered("\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None)
+    rows = [buttons] if buttons else []
+    if category is None:  # everything: offer the categories to narrow it down
+        rows += category_rows(categories_with_counts(d.factory), size)
+    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
+
+
+def category_rows(
+    categories: list[CategoryInfo], size: int = DEFAULT_SIZE
+) -> list[list[InlineKeyboardButton]]:
+    """Buttons opening each category's first page, two a row (at most 20 categories)."""
+    shown = [c for c in categories if c.count][:MAX_CATEGORY_BUTTONS]
+    buttons = [InlineKeyboardButton(c.name, callback_data=page_data(c.id, 0, size)) for c in shown]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 def parse_args(args: list[str]) -> tuple[str, int] | None:

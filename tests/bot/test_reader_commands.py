@@ -96,7 +96,11 @@ def test_latest_lists_newest_first_with_local_time_and_escapes_titles(
     assert lines[0] == "Tin mới nhất" and len(lines) == 6
     assert lines[1] == "• 08:11 01/12 Bài số 11"
     assert any(e["type"] == "text_link" for e in reply.entities)
-    assert buttons(reply) == [("◀ Cũ hơn", "lat:0:1")]
+    assert buttons(reply) == [
+        ("◀ Cũ hơn", "lat:0:1"),
+        ("Công tác tuyên giáo", "lat:1:0"),
+        ("Thế giới", "lat:2:0"),
+    ]
     world = bot.ask(READER, "/latest the gioi")
     assert "Tin <b>100</b> & co" in (world.text or "")  # escaped, shown literally
     assert buttons(world) == []
@@ -154,7 +158,8 @@ def test_paging_edits_the_same_message_and_stops_at_both_ends(
     last = bot.emulator.messages(READER)[-1]
     assert (last.text or "").count("•") == 2 and [b for b, _ in buttons(last)] == ["Mới hơn ▶"]
     en = bot.ask(EN_READER, "/latest 2")
-    assert buttons(en) == [("◀ Older", "lat:0:1:2")]
+    assert buttons(en)[0] == ("◀ Older", "lat:0:1:2")
+    assert buttons(en)[1][1] == "lat:1:0:2"  # a category button keeps the count
 
 
 def as_list(value: object) -> list[dict[str, str]]:
@@ -230,6 +235,8 @@ def test_huge_nfd_and_zero_width_input_never_crash(
     assert "Công tác tuyên giáo" in (bot.ask(READER, nfd).text or "")
     zero_width = "/latest tuy\u200ben\u200b giáo\u200b"
     assert bot.ask(READER, zero_width).text
+    assert bot.ask(READER, "/latest \u202eoaig neyut\u202c").text  # right-to-left override
+    assert bot.ask(READER, "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627").text
     huge = bot.ask(READER, "/latest " + "á" * 20_000)
     assert len(huge.text or "") < 400
     assert bot.ask(READER, "x" * 20_000).text
