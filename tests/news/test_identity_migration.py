@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from news.db import make_engine, make_session_factory, normalize_url, utcnow
@@ -109,14 +110,7 @@ def test_0005_backfills_keys_and_walks_down_and_up(fresh_engine: Engine) -> None
                     date_inferred=False, summary="", body="",
                 )
             )  # fmt: skip
-        conn.execute(  # a posted article: its delivery points at the row
-            text(
-                "INSERT INTO deliveries (id, article_id, chat_id, generation, state, message_ids,"
-                " methods, article_version, possible_duplicate, plain_text, attempts, created_at)"
-                " VALUES (1, 1, '-100', 0, 'sent', '[]', '[]', 1, false, false, 0, :t)"
-            ),
-            {"t": now},
-        )
+        _insert_posted_delivery(conn, now)  # a posted article: its delivery points at the row
 
     upgrade(fresh_engine)
     assert _keys(fresh_engine) == ROWS
@@ -159,15 +153,20 @@ def test_upgrade_from_0003_with_posted_articles(fresh_engine: Engine) -> None:
             ),
             {"t": now},
         )
-        conn.execute(
-            text(
-                "INSERT INTO deliveries (id, article_id, chat_id, generation, state, message_ids,"
-                " methods, article_version, possible_duplicate, plain_text, attempts, created_at)"
-                " VALUES (1, 1, '-100', 0, 'sent', '[]', '[]', 1, false, false, 0, :t)"
-            ),
-            {"t": now},
-        )
+        _insert_posted_delivery(conn, now)
     upgrade(fresh_engine)
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT article_id FROM deliveries")).scalar_one() == 1
         assert conn.execute(text("SELECT identity_key FROM articles")).scalar_one() == "#id:1"
+
+
+def _insert_posted_delivery(conn: Connection, now: datetime) -> None:
+    """A sent delivery of article 1, so the articles table has a row pointing at it."""
+    conn.execute(
+        text(
+            "INSERT INTO deliveries (id, article_id, chat_id, generation, state, message_ids,"
+            " methods, article_version, possible_duplicate, plain_text, attempts, created_at)"
+            " VALUES (1, 1, '-100', 0, 'sent', '[]', '[]', 1, false, false, 0, :t)"
+        ),
+        {"t": now},
+    )
