@@ -185,6 +185,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("article_id", "chat_id", "generation", name="uq_deliveries_target"),
         Index("ix_deliveries_state_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_chat_bundle", "chat_id", "bundle"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,6 +208,9 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
+    #: "digest" or "quiet": held for a reader and sent in one summary message at
+    #: `next_attempt_at` (see news.bundles); None: a message of its own
+    bundle: Mapped[str | None] = mapped_column(String(20))
 
     article: Mapped[Article] = relationship()
 
@@ -245,29 +249,57 @@ class Channel(Base):
 
 
 class Subscriber(Base):
-    """A Telegram user who talks to the bot."""
+    """A Telegram reader who talks to the bot in private: language, time zone, delivery habits.
+
+    The private chat's id is the user's id, so deliveries to a reader use
+    `str(telegram_user_id)` as their chat. `blocked` is set when Telegram
+    answers 403 (the reader blocked the bot): their subscriptions are dropped
+    and nothing more is sent until they write to the bot again.
+    """
 
     __tablename__ = "subscribers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     language: Mapped[str] = mapped_column(String(8), default="vi")
+    #: True once the reader chose with /lang; until then Telegram's language_code decides
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_at: Mapped[datetime | None]
+    #: IANA zone for digest and quiet hours; None = the newsroom's `timezone`
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    #: "HH:MM": subscriptions arrive as one digest a day at that local time; None = one by one
+    digest_at: Mapped[str | None] = mapped_column(String(5))
+    #: quiet hours [from, to) in local hours 0-23; alerts wait and arrive as one summary
+    quiet_from: Mapped[int | None] = mapped_column(Integer)
+    quiet_to: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def chat_id(self) -> str:
+        """The private chat's id, as deliveries name chats."""
+        return str(self.telegram_user_id)
 
 
 class Subscription(Base):
-    """A subscriber's interest: one category (null category = everything)."""
+    """A reader's interest: one category, or keywords matched as whole words without diacritics.
+
+    `key` ("cat:<id>" or "kw:<folded words>") makes the same interest unique
+    per reader whichever way it was typed.
+    """
 
     __tablename__ = "subscriptions"
-    __table_args__ = (
-        UniqueConstraint("subscriber_id", "category_id", name="uq_subscriptions_pair"),
-    )
+    __table_args__ = (UniqueConstraint("subscriber_id", "key", name="uq_subscriptions_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    #: folded words ("tuyen giao"); None for a category subscription
+    keywords: Mapped[str | None] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(220))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
 
 
 class Event(Base):

@@ -23,7 +23,7 @@ async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     if message is None:
         return
-    language, d = lang(update), deps(context)
+    language, d = lang(update, context), deps(context)
     found = categories_with_counts(d.factory)
     if not found:
         await message.reply_text(t(language, "no_categories"))
@@ -43,7 +43,7 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    language, d = lang(update), deps(context)
+    language, d = lang(update, context), deps(context)
     base = d.settings.base_url
     lines = [
         html.escape(t(language, "feeds_title")),

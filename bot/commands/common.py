@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +11,9 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import reader_language
 from config.settings import Settings
+from news.readers import chosen_language
+
+log = logging.getLogger(__name__)
 
 DEPS_KEY = "loa.deps"
 
@@ -29,10 +33,21 @@ def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
     return value
 
 
-def lang(update: Update) -> str:
-    """The reader's language, from the Telegram client's `language_code`."""
+def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The reader's language: the one chosen with /lang, else from the client's `language_code`.
+
+    Never raises: the error handler calls it too, when the database may be
+    the very thing that failed.
+    """
     user = update.effective_user
-    return reader_language(user.language_code if user else None)
+    if user is None:
+        return reader_language(None)
+    try:
+        chosen = chosen_language(deps(context).factory, user.id)
+    except Exception:  # noqa: BLE001 - fall back to the client's language
+        log.debug("reader language lookup failed", exc_info=True)
+        chosen = None
+    return chosen or reader_language(user.language_code)
 
 
 MESSAGE_LIMIT = 4000  # Telegram's is 4096 UTF-16 units of visible text; HTML counts more

@@ -31,13 +31,13 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """Point a reader who typed an unknown command at /help (silent for other bots' ones)."""
     if update.effective_message is None or _addressed_elsewhere(update, context):
         return
-    await update.effective_message.reply_text(t(lang(update), "unknown_command"))
+    await update.effective_message.reply_text(t(lang(update, context), "unknown_command"))
 
 
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a private message that is not a command with a one-line hint."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(t(lang(update), "plain_text"))
+        await update.effective_message.reply_text(t(lang(update, context), "plain_text"))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -48,9 +48,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(t(lang(update), "error"))
+            await update.callback_query.answer(t(lang(update, context), "error"))
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(t(lang(update), "error"))
+            await update.effective_message.reply_text(t(lang(update, context), "error"))
     except Exception:  # noqa: BLE001 - the apology is best effort; the error is logged above
         log.warning("bot update %s: apology not sent", update_id)
 

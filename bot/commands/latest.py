@@ -123,7 +123,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    language, d = lang(update), deps(context)
+    language, d = lang(update, context), deps(context)
     parsed = parse_args(context.args or [])
     if parsed is None:
         await message.reply_text(t(language, "latest_hint"))
@@ -172,7 +172,7 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     if query is None:
         return
-    language, d = lang(update), deps(context)
+    language, d = lang(update, context), deps(context)
     found = _DATA.fullmatch(query.data or "")
     rendered = None
     if found:

@@ -16,7 +16,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    language = lang(update)
+    language = lang(update, context)
     categories = categories_with_counts(deps(context).factory)
     rows = [[InlineKeyboardButton(t(language, "all_categories"), callback_data=page_data(None))]]
     rows += [[InlineKeyboardButton(c.name, callback_data=page_data(c.id))] for c in categories[:30]]
@@ -26,4 +26,4 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List every command with one line each, in the reader's language."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(t(lang(update), "help"))
+        await update.effective_message.reply_text(t(lang(update, context), "help"))
