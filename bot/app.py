@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.commands import catalog, fallback, latest, start
 from bot.commands.common import DEPS_KEY, Deps
+from bot.identity import record_username
 from config.settings import Settings
 from news.errors import ConfigError
 
@@ -33,7 +34,7 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
-        .post_init(fallback.set_commands)
+        .post_init(_on_start)
         .build()
     )
     application.bot_data[DEPS_KEY] = Deps(settings, factory)
@@ -54,6 +55,34 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
     application.add_handler(MessageHandler(private_text, fallback.plain_text))
     application.add_error_handler(fallback.on_error)
     return application
+
+
+async def _on_start(application: Application) -> None:  # type: ignore[type-arg]
+    """After getMe: publish the command menu, and record the username for the web page's links."""
+    await fallback.set_commands(application)
+    settings = application.bot_data[DEPS_KEY].settings
+    record_username(settings.bot_username_file, application.bot.username)
+
+
+def run(settings: Settings, factory: sessionmaker[Session]) -> None:
+    """Run the bot until stopped: by webhook when `LOA_WEBHOOK_URL` is set, else long polling."""
+    if settings.webhook_url:
+        run_webhook(settings, factory)
+    else:
+        run_polling(settings, factory)
+
+
+def run_webhook(settings: Settings, factory: sessionmaker[Session]) -> None:
+    """Run the bot in webhook mode (see bot.webhook) until SIGINT/SIGTERM."""
+    from telegram.error import InvalidToken
+
+    from bot import webhook
+    from bot.senders import TOKEN_REJECTED
+
+    try:
+        webhook.run_webhook(build_application(settings, factory), settings)
+    except InvalidToken:
+        raise ConfigError(TOKEN_REJECTED) from None
 
 
 def run_polling(settings: Settings, factory: sessionmaker[Session]) -> None:

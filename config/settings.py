@@ -7,12 +7,14 @@ import time: :func:`config.loader.load_settings` does it when asked.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -40,6 +42,12 @@ DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 #: Under the data directory: the demo portal's address and schedule, written by
 #: `loa run` and read by one-shot commands so they see the same demo source.
 DEMO_STATE_FILE = "demo-portal.json"
+#: Under the data directory: the bot's @username as getMe reported it, written by
+#: the bot at start and read by the feed server for its t.me deep links.
+BOT_USERNAME_FILE = "bot-username"
+#: Under the data directory (mode 0600): the webhook secret generated at first
+#: start when LOA_WEBHOOK_SECRET is unset, so a restart keeps Telegram's copy valid.
+WEBHOOK_SECRET_FILE = "webhook-secret"
 SourceKind = Literal["html", "rss", "sitemap"]
 Language = Literal["vi", "en"]
 
@@ -90,6 +98,20 @@ class SourceConfig(_Strict):
     announce_first_poll: int = Field(
         default=0, ge=0, description="on a source's first poll, announce only the newest K"
     )
+
+
+_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _is_loopback(host: str) -> bool:
+    """`localhost` or a loopback IP literal (no DNS lookup: settings stay pure)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _CHAT = re.compile(r"@[A-Za-z0-9_]{1,64}|-?[0-9]{1,20}")
@@ -216,6 +238,30 @@ class Settings(BaseSettings):
         default=DEFAULT_TELEGRAM_API_BASE_URL,
         validation_alias=AliasChoices("telegram_api_base_url", "TELEGRAM_API_BASE_URL"),
     )
+    telegram_bot_username: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("telegram_bot_username", "LOA_BOT_USERNAME"),
+        description="the bot's @username for t.me links; unset → what the bot recorded",
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("webhook_url", "LOA_WEBHOOK_URL"),
+        description="set → the bot takes updates by webhook at this public URL, not polling",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("webhook_secret", "LOA_WEBHOOK_SECRET"),
+        description="X-Telegram-Bot-Api-Secret-Token; unset → generated once in the data dir",
+    )
+    webhook_host: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("webhook_host", "LOA_WEBHOOK_HOST")
+    )
+    webhook_port: int = Field(
+        default=8443,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("webhook_port", "LOA_WEBHOOK_PORT"),
+    )
     http_host: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("http_host", "LOA_HTTP_HOST")
     )
@@ -254,6 +300,9 @@ class Settings(BaseSettings):
         "public_base_url",
         "feed_logo_url",
         "demo_portal_url",
+        "telegram_bot_username",
+        "webhook_url",
+        "webhook_secret",
         mode="before",
     )
     @classmethod
@@ -282,6 +331,37 @@ class Settings(BaseSettings):
     def _http_base(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("telegram_bot_username")
+    @classmethod
+    def _bot_username(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip().removeprefix("@")
+        if not _BOT_USERNAME.fullmatch(name):
+            raise ValueError("must be the bot's @username: 5-32 letters, digits or _")
+        return name
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_https(cls, value: str | None) -> str | None:
+        """HTTPS, as Telegram requires; plain http only to a loopback host (tests, emulator)."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme == "https" and parts.hostname:
+            return value.strip()
+        if parts.scheme == "http" and _is_loopback(parts.hostname or ""):
+            return value.strip()
+        raise ValueError("must be an https:// URL (http:// only for a loopback address)")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; the message never quotes the value.
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @model_validator(mode="after")
@@ -313,6 +393,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'loa.db').resolve()}"
+
+    @property
+    def bot_username_file(self) -> Path:
+        """Where the bot records its @username for the feed server (see BOT_USERNAME_FILE)."""
+        return self.data_dir / BOT_USERNAME_FILE
+
+    @property
+    def webhook_secret_file(self) -> Path:
+        """Where a generated webhook secret is kept (see WEBHOOK_SECRET_FILE)."""
+        return self.data_dir / WEBHOOK_SECRET_FILE
 
     @property
     def outbox_dir(self) -> Path:

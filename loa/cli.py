@@ -100,7 +100,7 @@ def _settings(ctx: typer.Context, *, log_to_file: bool = False, **overrides: Any
     setup_logging(
         json_lines=opts.log_json,
         level=opts.log_level,
-        secrets=[token.get_secret_value()] if token else [],
+        secrets=[s.get_secret_value() for s in (token, settings.webhook_secret) if s],
         log_file=settings.data_dir / "logs" / "loa.log" if log_to_file else None,
     )
     return settings
@@ -261,8 +261,8 @@ def serve(
 
 @app.command()
 def bot(ctx: typer.Context) -> None:
-    """Run the Telegram bot (long polling); needs TELEGRAM_BOT_TOKEN."""
-    from bot.app import run_polling
+    """Run the Telegram bot (long polling, or a webhook with LOA_WEBHOOK_URL); needs the token."""
+    from bot.app import run as run_bot
 
     settings = _settings(ctx, log_to_file=True)
     if settings.telegram_bot_token is None:
@@ -272,7 +272,12 @@ def bot(ctx: typer.Context) -> None:
 
     runtime = Runtime(settings)
     _require_schema(runtime)
-    run_polling(settings, runtime.factory)
+    if settings.webhook_url:  # a generated secret is learnt only now: redact it too
+        from bot.webhook import webhook_secret
+        from loa.logs import register_secret
+
+        register_secret(webhook_secret(settings))
+    run_bot(settings, runtime.factory)
 
 
 @db_app.command("upgrade")

@@ -49,6 +49,11 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
+    def add(self, secret: str) -> None:
+        """Also redact `secret` (one learnt after logging was set up)."""
+        if secret and len(secret) >= 6 and secret not in self.secrets:
+            self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
+
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
@@ -66,6 +71,19 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def register_secret(secret: str) -> None:
+    """Redact `secret` from now on in every handler `setup_logging` installed.
+
+    For a secret known only after start-up, such as the webhook secret that
+    the bot generates on its first run (PTB logs it at DEBUG with setWebhook).
+    """
+    _KNOWN_SECRETS.add(secret)
+    for handler in logging.getLogger().handlers:
+        for each in handler.filters:
+            if isinstance(each, RedactingFilter):
+                each.add(secret)
 
 
 class ThirdPartyTracebackTrimmer(logging.Filter):

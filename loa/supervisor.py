@@ -171,6 +171,9 @@ class Supervisor:
             lines.append(f"  Telegram   {self.emulator.url}/_emulator/messages  (Bot API emulator)")
         elif self.settings.telegram_bot_token is None:
             lines.append(f"  outbox     {self.settings.outbox_dir.resolve()}  (dry run: no token)")
+        if self.settings.webhook_url and any(c.name == "bot" for c in self.children):
+            listen = f"{self.settings.webhook_host}:{self.settings.webhook_port}"
+            lines.append(f"  bot webhook {self.settings.webhook_url}  (listening on {listen})")
         lines.append("Press Ctrl-C to stop.")
         print("\n".join(lines), flush=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -20,10 +21,15 @@ TOKEN = "123456:" + "A" * 35
 
 
 @pytest.fixture
-def settings(telegram_emulator: Emulator) -> Settings:
+def settings(telegram_emulator: Emulator, tmp_path: Path) -> Settings:
+    # A data directory per test: the bot records its username there at start.
     return load_settings(
         None,
-        environ={"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": telegram_emulator.base_url},
+        environ={
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": telegram_emulator.base_url,
+            "LOA_DATA_DIR": str(tmp_path / "data"),
+        },
     )
 
 
