@@ -18,9 +18,21 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from news.errors import StorageError
+from news.search import is_search_index
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 PG_MIGRATION_LOCK = 0x10A_0001
+
+
+def include_object(
+    _object: object, name: str | None, _type: str, reflected: bool, _compare_to: object
+) -> bool:
+    """Alembic's filter: schema objects the models do not describe are not differences.
+
+    The search index (an FTS5 table and its shadow tables on SQLite, a GIN
+    expression index on PostgreSQL) exists only in migration 0007.
+    """
+    return not (reflected and is_search_index(name))
 
 
 def alembic_config() -> Config:

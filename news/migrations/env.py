@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from news.migrate import include_object
 from news.models import Base
 
 config = context.config
@@ -19,6 +20,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()
