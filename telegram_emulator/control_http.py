@@ -26,7 +26,8 @@ ACTIONS = frozenset(
         "create_bot", "create_user", "create_chat", "set_bot_rights", "block_user",
         "migrate_group", "set_limits", "set_settings", "add_fault", "clear_faults",
         "advance_clock", "reset", "inject_message", "inject_command",
-        "inject_callback_query", "inject_inline_query", "messages", "sent", "calls",
+        "inject_callback_query", "inject_inline_query", "inject_edited_message",
+        "inject_sticker", "messages", "sent", "calls",
         "answers", "chat", "faults", "limits",
     }
 )  # fmt: skip

@@ -121,6 +121,8 @@ class MessageRecord:
     link_preview_options: dict[str, Any] | None = None
     photo: str | None = None
     photo_file_id: str | None = None
+    sticker: dict[str, Any] | None = None  # injected stickers: the Sticker object
+    forward_origin: dict[str, Any] | None = None  # injected forwards: the MessageOrigin
     edit_date: int | None = None
     edited_at: float | None = None
     history: list[Version] = field(default_factory=list)
@@ -168,8 +170,12 @@ def message_json(record: MessageRecord, chat: Chat, sender: User | None) -> dict
         data["sender_chat"] = chat.json()
     elif sender is not None:
         data["from"] = sender.json()
+    if record.forward_origin is not None:
+        data["forward_origin"] = record.forward_origin
     if record.edit_date is not None:
         data["edit_date"] = record.edit_date
+    if record.sticker is not None:
+        data["sticker"] = record.sticker
     if record.text is not None:
         data["text"] = record.text
         if record.entities:

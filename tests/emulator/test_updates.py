@@ -16,10 +16,13 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
+    MessageOriginChannel,
+    MessageOriginUser,
 )
 from telegram.error import BadRequest, Conflict
 
 from telegram_emulator import Emulator
+from telegram_emulator.errors import ControlError
 
 from .helpers import TOKEN, make_bot, run_with_bot
 
@@ -80,6 +83,56 @@ def test_callback_and_inline_queries(telegram_emulator: Emulator) -> None:
     answers = telegram_emulator.answers()
     assert [a["type"] for a in answers] == ["callback_query", "inline_query"]
     assert answers[0]["text"] == "ok" and answers[1]["results"][0]["id"] == "1"
+
+
+def test_edits_stickers_and_forwards_parse_in_ptb(telegram_emulator: Emulator) -> None:
+    user = telegram_emulator.create_user(7007, "Minh")
+    channel = telegram_emulator.create_chat("channel", username="loa_src")
+    group = telegram_emulator.create_chat("group", title="Readers")
+    first = telegram_emulator.inject_message(user["id"], "/latest")
+    message_id = first["message"]["message_id"]
+    telegram_emulator.inject_edited_message(user["id"], message_id, "/latest 3")
+    telegram_emulator.inject_sticker(group["id"], user_id=user["id"], emoji="🔥")
+    telegram_emulator.inject_message(user["id"], "fwd", forward_from="@loa_src")
+    telegram_emulator.inject_message(group["id"], "fwd", user_id=7007, forward_from=7007)
+    post = telegram_emulator.inject_message(channel["id"], "news")
+    telegram_emulator.inject_edited_message(channel["id"], post["channel_post"]["message_id"], "x")
+
+    async def body(bot: Bot) -> None:
+        _, edited, sticker, from_channel, from_user, _, edited_post = await bot.get_updates()
+        assert edited.edited_message is not None and edited.message is None
+        assert edited.edited_message.message_id == message_id
+        assert edited.edited_message.text == "/latest 3" and edited.edited_message.edit_date
+        assert sticker.message is not None and sticker.message.sticker is not None
+        assert sticker.message.sticker.emoji == "🔥" and sticker.message.text is None
+        origin = from_channel.message.forward_origin if from_channel.message else None
+        assert isinstance(origin, MessageOriginChannel) and origin.chat.username == "loa_src"
+        origin = from_user.message.forward_origin if from_user.message else None
+        assert isinstance(origin, MessageOriginUser) and origin.sender_user.id == 7007
+        assert edited_post.edited_channel_post is not None
+
+    run_with_bot(telegram_emulator, body)
+    record = telegram_emulator.messages(user["id"])[0]
+    assert record.text == "/latest 3" and [v.text for v in record.history] == [
+        "/latest",
+        "/latest 3",
+    ]
+    with pytest.raises(ControlError):
+        telegram_emulator.inject_edited_message(user["id"], 999, "nope")
+    with pytest.raises(ControlError):
+        telegram_emulator.inject_message(user["id"], "x", forward_from=424242)
+
+
+def test_sticker_and_edit_over_http(telegram_emulator: Emulator) -> None:
+    user = telegram_emulator.create_user(7008, "An")
+    url = f"{telegram_emulator.url}/_emulator"
+    sticker = httpx.post(f"{url}/inject_sticker", json={"chat_id": user["id"]}).json()
+    assert sticker["ok"] and "sticker" in sticker["result"]["message"]
+    sent = httpx.post(f"{url}/inject_message", json={"chat_id": user["id"], "text": "a"}).json()
+    message_id = sent["result"]["message"]["message_id"]
+    edit = {"chat_id": user["id"], "message_id": message_id, "text": "b"}
+    edited = httpx.post(f"{url}/inject_edited_message", json=edit).json()
+    assert edited["result"]["edited_message"]["text"] == "b"
 
 
 class _Hook(BaseHTTPRequestHandler):
