@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import catalog, fallback, latest, start
+from bot.commands import catalog, fallback, latest, preferences, start, subscriptions
 from bot.commands.common import DEPS_KEY, Deps
 from bot.identity import record_username
 from config.settings import Settings
@@ -46,9 +46,19 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
         "latest": latest.latest,
         "categories": catalog.categories,
         "feeds": catalog.feeds,
+        "subscribe": subscriptions.subscribe_command,
+        "unsubscribe": subscriptions.unsubscribe_command,
+        "mysubs": subscriptions.mysubs,
+        "lang": preferences.lang_command,
+        "digest": preferences.digest_command,
+        "quiet": preferences.quiet_command,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler, filters=new))
+    application.add_handler(
+        CallbackQueryHandler(subscriptions.subscription_button, pattern=r"^(sub|uns):")
+    )
+    application.add_handler(CallbackQueryHandler(preferences.lang_button, pattern=r"^lang:"))
     application.add_handler(CallbackQueryHandler(latest.page_button))  # also answers forged data
     application.add_handler(MessageHandler(new & filters.COMMAND, fallback.unknown_command))
     private_text = new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND

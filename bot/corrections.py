@@ -88,6 +88,7 @@ def stale_deliveries(
     query = select(Delivery.id).where(
         Delivery.article_id == article_id,
         Delivery.state == DeliveryState.SENT,
+        Delivery.bundle.is_(None),  # a digest lists headlines; it is never edited
         Delivery.withdrawn_at.is_(None),
         _due(now or utcnow()),
     )
@@ -132,7 +133,7 @@ class Corrector:
             return self._edit(row, article, note=options.on_update == "edit_and_note")
 
     def _edit(self, row: Delivery, article: Article, *, note: bool) -> FixOutcome:
-        opts = render_options(self.publisher.settings, row.chat_id)
+        opts = render_options(self.publisher.settings, row.chat_id, self.factory)
         requests = render_edits(
             article,
             chat_id=row.chat_id,
@@ -176,7 +177,7 @@ class Corrector:
                     "deleteMessage", {"chat_id": row.chat_id, "message_id": message_id}
                 )
             elif index == 0:
-                opts = render_options(self.publisher.settings, row.chat_id)
+                opts = render_options(self.publisher.settings, row.chat_id, self.factory)
                 request = render_withdrawn(
                     article, chat_id=row.chat_id, message_id=message_id, method=method, opts=opts
                 )

@@ -23,6 +23,8 @@ from bot.errors import ChannelUnusable, DeliveryError, TelegramApiError
 from bot.limiter import TelegramLimiter
 from bot.render import BotRequest
 from bot.senders import Sender
+from news.readers import is_reader_chat
+from news.subscriptions import mark_blocked
 
 log = logging.getLogger(__name__)
 #: Longest a worker waits in-process for a rate-limit turn; longer waits go
@@ -91,8 +93,9 @@ class Courier:
         `attempt` counts the caller's tries of this job: a transient failure at
         `max_attempts` is final. `key` names the message (the outbox file, logs).
         """
+        reader = is_reader_chat(self.channels.factory, chat)
         try:
-            target = self.channels.target(chat)
+            target = chat if reader else self.channels.target(chat)
         except ChannelUnusable as exc:
             return Sent(SendStatus.FAILED, Verdict.CHAT_UNUSABLE, f"channel unusable: {exc}")
         except DeliveryError as exc:  # resolving @name failed
@@ -109,10 +112,12 @@ class Courier:
         try:
             result = self.sender.send(BotRequest(request.method, params), key=key)
         except DeliveryError as exc:
-            return self._verdict(chat, exc, key, attempt)
+            return self._verdict(chat, exc, key, attempt, reader=reader)
         return Sent(SendStatus.SENT, result=result)
 
-    def _verdict(self, chat: str, exc: DeliveryError, key: str, attempt: int) -> Sent:
+    def _verdict(
+        self, chat: str, exc: DeliveryError, key: str, attempt: int, *, reader: bool = False
+    ) -> Sent:
         """Decide what a failed request means (see bot.classify) and act on the chat."""
         verdict = classify(exc)
         reason = str(exc)
@@ -132,6 +137,11 @@ class Courier:
         if verdict is Verdict.TOKEN_REJECTED:
             log.error("%s waits %.0fs for a valid token: %s", key, TOKEN_WAIT, reason)
             return Sent(SendStatus.RETRY, verdict, reason, retry_in=TOKEN_WAIT)
+        if verdict is Verdict.CHAT_UNUSABLE and reader:
+            # A reader who blocked the bot: unsubscribed and counted, never retried.
+            mark_blocked(self.channels.factory, chat)
+            log.info("%s: reader %s blocked the bot; unsubscribed", key, chat)
+            return Sent(SendStatus.FAILED, verdict, f"reader blocked the bot: {reason}")
         if verdict is Verdict.CHAT_UNUSABLE:
             self.channels.mark_failed(chat, reason)
         if verdict is Verdict.RETRY and attempt < self.max_attempts:

@@ -27,6 +27,7 @@ from config.settings import Settings
 from news import ledger
 from news.db import utcnow
 from news.models import Article
+from news.readers import reader_language
 
 
 class PublishStatus(enum.StrEnum):
@@ -50,12 +51,15 @@ class PublishOutcome:
     retry_in: float | None = None
 
 
-def render_options(settings: Settings, chat: str) -> RenderOptions:
-    """The rendering options configured for `chat`."""
+def render_options(
+    settings: Settings, chat: str, factory: sessionmaker[Session] | None = None
+) -> RenderOptions:
+    """The rendering options configured for `chat`; a reader's chat speaks the reader's language."""
     cfg = settings.channel_options(chat)
+    language = reader_language(factory, chat) if factory is not None else None
     options: dict[str, Any] = {
         "tz": settings.tz,
-        "language": cfg.language,
+        "language": language or cfg.language,
         "send_mode": cfg.send_mode,
         "long_caption": cfg.long_caption,
         "read_more": cfg.read_more,
@@ -96,7 +100,7 @@ class Publisher:
             requests = render_post(
                 article,
                 chat_id=claimed.chat_id,
-                opts=render_options(self.settings, claimed.chat_id),
+                opts=render_options(self.settings, claimed.chat_id, self.factory),
             )
             version = article.version
         if claimed.plain_text:

@@ -13,7 +13,9 @@ from news.db import utcnow, write_session
 from news.ledger import plan_deliveries
 from news.models import Article, Source
 from news.poll import PollReport
+from news.reader_schedule import hold_for
 from news.routing import chats_for
+from news.subscriptions import recipients_for
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,16 @@ def plan_announcements(
     burst_limit: int | None = None,
     spacing_seconds: float = 0,
     now: datetime | None = None,
+    readers: bool = True,
+    default_tz: str = "Asia/Ho_Chi_Minh",
 ) -> list[Planned]:
     """Create pending deliveries (generation 0) for each article, spreading a burst.
 
-    Articles come newest first. Past `burst_limit`, each further article is held
-    back `spacing_seconds` more than the previous one, so a site that dumps 50
-    articles at once does not flood its channels.
+    The chats are those the routes name plus the readers subscribed to the
+    article (`readers`), all in the same ledger. Articles come newest first.
+    Past `burst_limit`, each further article is held back `spacing_seconds`
+    more than the previous one, so a site that dumps 50 articles at once does
+    not flood its channels.
     """
     now = now or utcnow()
     planned: list[Planned] = []
@@ -57,6 +63,44 @@ def plan_announcements(
             not_before = now + timedelta(seconds=delay) if delay else None
             for delivery_id in plan_deliveries(session, article_id, chats, not_before=not_before):
                 planned.append(Planned(delivery_id, delay))
+            if readers:
+                planned += _plan_readers(session, article, now, not_before, delay, default_tz)
+    return planned
+
+
+def _plan_readers(
+    session: Session,
+    article: Article,
+    now: datetime,
+    not_before: datetime | None,
+    delay: float,
+    default_tz: str,
+) -> list[Planned]:
+    """Ledger rows for the readers subscribed to `article`, held per their quiet hours or digest.
+
+    Held rows are not returned: they are due later, as one message per chat
+    (news.bundles), and the reconciler sends them then.
+    """
+    planned: list[Planned] = []
+    send_now: list[str] = []
+    held: dict[tuple[str, datetime], list[str]] = {}
+    for recipient in recipients_for(session, article):
+        hold = hold_for(
+            now=now,
+            default_tz=default_tz,
+            tz=recipient.timezone,
+            digest_at=recipient.digest_at,
+            quiet_from=recipient.quiet_from,
+            quiet_to=recipient.quiet_to,
+        )
+        if hold.bundle is None or hold.release_at is None:
+            send_now.append(recipient.chat_id)
+        else:
+            held.setdefault((hold.bundle, hold.release_at), []).append(recipient.chat_id)
+    for delivery_id in plan_deliveries(session, article.id, send_now, not_before=not_before):
+        planned.append(Planned(delivery_id, delay))
+    for (bundle, release_at), chats in held.items():
+        plan_deliveries(session, article.id, chats, not_before=release_at, bundle=bundle)
     return planned
 
 
@@ -65,6 +109,8 @@ def announce_poll(
     report: PollReport,
     rules: Sequence[RouteRule],
     publish: PublishConfig,
+    *,
+    default_tz: str = "Asia/Ho_Chi_Minh",
 ) -> list[Planned]:
     """Ledger rows for what a poll found worth announcing.
 
@@ -77,4 +123,5 @@ def announce_poll(
         rules,
         burst_limit=None if report.first_poll else publish.burst_limit,
         spacing_seconds=publish.burst_spacing_seconds,
+        default_tz=default_tz,
     )

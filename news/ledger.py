@@ -44,11 +44,13 @@ def plan_deliveries(
     *,
     generation: int = 0,
     not_before: datetime | None = None,
+    bundle: str | None = None,
 ) -> list[int]:
     """Ensure a ledger row exists for each chat; return the ids of rows still pending.
 
     `not_before` holds new rows back (burst spreading); the reconciler sends
-    them when they fall due.
+    them when they fall due. A `bundle` row ("digest", "quiet") is held for a
+    reader and sent with the chat's other held rows in one message (news.bundles).
     """
     pending: list[int] = []
     for chat_id in dict.fromkeys(chat_ids):
@@ -64,6 +66,7 @@ def plan_deliveries(
                         message_ids=[],
                         attempts=0,
                         next_attempt_at=not_before,
+                        bundle=bundle,
                     )
                     session.add(row)
             except IntegrityError:
@@ -130,7 +133,16 @@ def claim(
 
 
 def _claimable(now: datetime, stuck_after: timedelta) -> ColumnElement[bool]:
-    """SQL condition: pending and due, or stuck in `sending` for too long."""
+    """SQL condition: a message of its own, pending and due, or stuck in `sending` too long.
+
+    Held rows (`bundle` set) are never claimed one by one: news.bundles claims
+    a chat's held rows together and sends them as one message.
+    """
+    return and_(Delivery.bundle.is_(None), claimable_state(now, stuck_after))
+
+
+def claimable_state(now: datetime, stuck_after: timedelta) -> ColumnElement[bool]:
+    """SQL condition on state alone: pending and due, or stuck in `sending` for too long."""
     return or_(
         and_(
             Delivery.state == DeliveryState.PENDING,

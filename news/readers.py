@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from news.bundles import release_held
 from news.db import write_session
 from news.models import Subscriber
 
@@ -50,3 +51,59 @@ def set_language(factory: sessionmaker[Session], user_id: int, language: str) ->
         reader = ensure_reader(session, user_id, language=language)
         reader.language = language
         reader.language_chosen = True
+
+
+def set_digest(factory: sessionmaker[Session], user_id: int, clock: str | None) -> str | None:
+    """Daily digest at local `clock` ("HH:MM"), or one message per article (None).
+
+    Returns the reader's time zone name (None: the newsroom's). Turning the
+    digest off releases what it held, so nothing waits for a digest that
+    will not come.
+    """
+    with write_session(factory) as session:
+        reader = ensure_reader(session, user_id)
+        reader.digest_at = clock
+        zone = reader.timezone
+    if clock is None:
+        release_held(factory, str(user_id))
+    return zone
+
+
+def set_quiet_hours(
+    factory: sessionmaker[Session], user_id: int, hours: tuple[int, int] | None
+) -> str | None:
+    """Hold alerts between local hours [from, to), or never (None); returns the reader's zone."""
+    with write_session(factory) as session:
+        reader = ensure_reader(session, user_id)
+        reader.quiet_from, reader.quiet_to = hours if hours else (None, None)
+        zone = reader.timezone
+        digest = reader.digest_at
+    if hours is None and digest is None:
+        release_held(factory, str(user_id))
+    return zone
+
+
+def is_reader_chat(factory: sessionmaker[Session], chat: str) -> bool:
+    """True when `chat` is a reader's private chat (a positive id with a reader row).
+
+    Readers' chats are not channels: they are never resolved or checked, and a
+    403 there unsubscribes the reader instead of failing a channel.
+    """
+    if not chat.isdigit():
+        return False
+    with factory() as session:
+        found = session.scalar(
+            select(Subscriber.id).where(Subscriber.telegram_user_id == int(chat))
+        )
+    return found is not None
+
+
+def reader_language(factory: sessionmaker[Session], chat: str) -> str | None:
+    """The language stored for a reader's chat (None: not a reader)."""
+    if not chat.isdigit():
+        return None
+    with factory() as session:
+        found = session.scalar(
+            select(Subscriber.language).where(Subscriber.telegram_user_id == int(chat))
+        )
+    return str(found) if found is not None else None

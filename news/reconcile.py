@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from config.settings import SourceConfig
+from news.bundles import chats_with_due_bundles
 from news.ledger import DEFAULT_STUCK_AFTER, due_delivery_ids
 from news.models import Article, ArticleStatus, Delivery, DeliveryState, Source, SourceState
 
@@ -31,6 +32,8 @@ class DueWork:
     delivery_ids: list[int] = field(default_factory=list)
     source_names: list[str] = field(default_factory=list)
     stale_article_ids: list[int] = field(default_factory=list)
+    #: readers' chats with held alerts due (digest time, end of quiet hours)
+    bundle_chats: list[str] = field(default_factory=list)
 
 
 def find_due_work(
@@ -54,7 +57,8 @@ def find_due_work(
         or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR) + OVERDUE_SLACK
     ]
     due = due_delivery_ids(session, now=now, stuck_after=stuck_after)
-    return DueWork(due, overdue, stale_articles(session, now=now))
+    bundles = chats_with_due_bundles(session, now=now, stuck_after=stuck_after)
+    return DueWork(due, overdue, stale_articles(session, now=now), bundles)
 
 
 def stale_articles(session: Session, limit: int = 200, *, now: datetime) -> list[int]:
@@ -68,6 +72,7 @@ def stale_articles(session: Session, limit: int = 200, *, now: datetime) -> list
         .join(Delivery, Delivery.article_id == Article.id)
         .where(
             Delivery.state == DeliveryState.SENT,
+            Delivery.bundle.is_(None),  # a digest lists headlines; it is never edited
             Delivery.withdrawn_at.is_(None),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
             or_(

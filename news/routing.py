@@ -21,9 +21,9 @@ def rule_matches(
     if rule.categories and category_slug not in {slugify(c) for c in rule.categories}:
         return False
     words = f" {slugify(text).replace('-', ' ')} "
-    if rule.include and not any(_has_word(words, w) for w in rule.include):
+    if rule.include and not any(has_word(words, w) for w in rule.include):
         return False
-    return not any(_has_word(words, w) for w in rule.exclude)
+    return not any(has_word(words, w) for w in rule.exclude)
 
 
 def rule_chat(rule: RouteRule, category_slug: str | None) -> str | None:
@@ -35,7 +35,7 @@ def rule_chat(rule: RouteRule, category_slug: str | None) -> str | None:
     return rule.channel.replace("{category_slug}", category_slug.replace("-", "_"))
 
 
-def _has_word(folded_text: str, word: str) -> bool:
+def has_word(folded_text: str, word: str) -> bool:
     """Whole-word, diacritic-insensitive containment ("tuyen giao" finds "Tuyên giáo")."""
     needle = slugify(word).replace("-", " ")
     return bool(needle) and f" {needle} " in folded_text

@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import shared_task
 
+from bot.bundles import BundleSender
 from bot.corrections import Corrector, stale_deliveries
 from feeds.cache import rebuild_all
 from news.announce import announce_poll
@@ -66,7 +67,13 @@ def poll_source(source_name: str) -> None:
         source_name, report.links, len(report.new), len(report.updated),
         len(report.announce), " (not modified)" if report.not_modified else "",
     )  # fmt: skip
-    planned = announce_poll(rt.factory, report, rt.settings.effective_routes(), rt.settings.publish)
+    planned = announce_poll(
+        rt.factory,
+        report,
+        rt.settings.effective_routes(),
+        rt.settings.publish,
+        default_tz=rt.settings.timezone,
+    )
     for item in planned:
         later(publish, (item.delivery_id,), item.delay_seconds)
     _follow_up(report.updated, feeds_changed=report.changed)
@@ -92,6 +99,17 @@ def publish(delivery_id: int) -> None:
         f" ({outcome.error})" if outcome.error else "",
     )
     later(publish, (delivery_id,), outcome.retry_in)
+
+
+@shared_task(name="loa.send_bundle", ignore_result=True)
+def send_bundle(chat_id: str) -> None:
+    """Send a reader's due held alerts (digest, end of quiet hours) as summary messages."""
+    rt = get_runtime()
+    outcome = BundleSender(rt.publisher).send_due(chat_id)
+    if outcome.batches_sent or outcome.failed:
+        log.info("bundle for %s: %d sent%s", chat_id, outcome.batches_sent,
+                 ", failed" if outcome.failed else "")  # fmt: skip
+    later(send_bundle, (chat_id,), outcome.retry_in)
 
 
 @shared_task(name="loa.recheck_source", ignore_result=True)
@@ -153,15 +171,18 @@ def reconcile() -> None:
         )
     for delivery_id in due.delivery_ids:
         publish.delay(delivery_id)
+    for chat_id in due.bundle_chats:
+        send_bundle.delay(chat_id)
     for name in due.source_names:
         poll_source.delay(name)
     for article_id in due.stale_article_ids:
         fix_posts.delay(article_id)
-    if due.delivery_ids or due.source_names:
+    if due.delivery_ids or due.source_names or due.bundle_chats:
         log.info(
-            "reconcile: re-enqueued %d deliveries, %d polls",
+            "reconcile: re-enqueued %d deliveries, %d polls, %d held-alert chats",
             len(due.delivery_ids),
             len(due.source_names),
+            len(due.bundle_chats),
         )
 
 

@@ -12,7 +12,20 @@ from bot.commands.common import lang
 from bot.i18n import EN, VI, t
 
 log = logging.getLogger(__name__)
-COMMANDS = ("latest", "categories", "feeds", "start", "help")
+COMMANDS = (
+    "latest",
+    "search",
+    "categories",
+    "subscribe",
+    "unsubscribe",
+    "mysubs",
+    "digest",
+    "quiet",
+    "lang",
+    "feeds",
+    "start",
+    "help",
+)
 
 
 def _addressed_elsewhere(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.commands import subscriptions
 from bot.commands.common import deps, lang
 from bot.commands.latest import page_data
 from bot.i18n import t
@@ -15,6 +16,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Welcome the reader and offer the categories as buttons, so no typing is needed."""
     message = update.effective_message
     if message is None:
+        return
+    payload = (context.args or [""])[0][:64]
+    if payload and await subscriptions.offer_deep_link(update, context, payload):
         return
     language = lang(update, context)
     categories = categories_with_counts(deps(context).factory)
