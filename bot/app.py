@@ -14,11 +14,21 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot.commands import catalog, fallback, latest, preferences, start, subscriptions
+from bot.commands import (
+    catalog,
+    fallback,
+    inline,
+    latest,
+    preferences,
+    search,
+    start,
+    subscriptions,
+)
 from bot.commands.common import DEPS_KEY, Deps
 from bot.identity import record_username
 from config.settings import Settings
@@ -46,6 +56,7 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
         "latest": latest.latest,
         "categories": catalog.categories,
         "feeds": catalog.feeds,
+        "search": search.search,
         "subscribe": subscriptions.subscribe_command,
         "unsubscribe": subscriptions.unsubscribe_command,
         "mysubs": subscriptions.mysubs,
@@ -59,6 +70,8 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
         CallbackQueryHandler(subscriptions.subscription_button, pattern=r"^(sub|uns):")
     )
     application.add_handler(CallbackQueryHandler(preferences.lang_button, pattern=r"^lang:"))
+    application.add_handler(CallbackQueryHandler(search.page_button, pattern=search.PATTERN))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(CallbackQueryHandler(latest.page_button))  # also answers forged data
     application.add_handler(MessageHandler(new & filters.COMMAND, fallback.unknown_command))
     private_text = new & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND

@@ -39,6 +39,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import FromClause
 
@@ -53,6 +54,7 @@ __all__ = [
     "SearchHit",
     "SearchPage",
     "is_search_index",
+    "latest_hits",
     "query_words",
     "search_page",
 ]
@@ -168,11 +170,47 @@ def search_page(
             .limit(size)
             .offset(page * size)
         )
-        items = [
-            SearchHit(aid, title, url, summary or "", _aware(published or seen))
-            for aid, title, url, summary, published, seen in rows
-        ]
-        return SearchPage(items, counted, words)
+        return SearchPage(_hits(rows), counted, words)
+
+
+def latest_hits(factory: sessionmaker[Session], *, page: int, size: int) -> SearchPage:
+    """Page `page` of the newest active articles as hits: an empty inline query shows these.
+
+    Ordered like the bot's /latest (news.reader_queries.headline_page), but
+    with what an inline result needs that a headline does not (id, lead).
+    """
+    if page < 0 or size < 1:
+        return SearchPage([], 0, ())
+    with factory() as session:
+        active = Article.status == ArticleStatus.ACTIVE
+        total = session.scalar(select(func.count(Article.id)).where(active)) or 0
+        rows = session.execute(
+            select(
+                Article.id,
+                Article.title,
+                Article.canonical_url,
+                Article.summary,
+                Article.published_at,
+                Article.first_seen_at,
+            )
+            .where(active)
+            .order_by(
+                Article.published_at.desc().nulls_last(),
+                Article.first_seen_at.desc(),
+                Article.id.desc(),
+            )
+            .limit(size)
+            .offset(page * size)
+        )
+        return SearchPage(_hits(rows), total, ())
+
+
+def _hits(rows: Result[int, str, str, str, datetime | None, datetime]) -> list[SearchHit]:
+    """Rows of (id, title, url, summary, published, first seen) as hits."""
+    return [
+        SearchHit(aid, title, url, summary or "", _aware(published or seen))
+        for aid, title, url, summary, published, seen in rows
+    ]
 
 
 def _matching(match: ColumnElement[bool], dialect: str) -> tuple[FromClause, list[Any]]:
