@@ -68,7 +68,8 @@ def nothing_then_help(bot: RunningBot, chat_id: int, user_id: int | None = None)
     bot.emulator.inject_message(chat_id, f"/help@{BOT_USERNAME}", user_id=user_id)
     helps = {t("vi", "help"), t("en", "help")}
     bot.wait_for(lambda: any(m.text in helps for m in bot.emulator.sent(chat_id)[before:]))
-    assert [m.text for m in bot.emulator.sent(chat_id)[before:]] in ([h] for h in helps)
+    texts = [m.text for m in bot.emulator.sent(chat_id)[before:]]
+    assert len(texts) == 1 and texts[0] in helps, texts
 
 
 def answered_sanely(bot: RunningBot, chat_id: int, text: str) -> str:
@@ -185,7 +186,8 @@ def test_a_failing_database_is_logged_once_with_the_update_id_and_apologised_for
         for chat_id, text in ((READER, "/latest"), (EN_READER, "/categories " + HUGE)):
             before = len(running.emulator.sent(chat_id))
             update_ids.append(running.emulator.inject_message(chat_id, text)["update_id"])
-            replies = running.wait_for(lambda c=chat_id, b=before: running.emulator.sent(c)[b:])
+            running.wait_for(lambda: running.emulator.sent(chat_id)[before:])  # noqa: B023
+            replies = running.emulator.sent(chat_id)[before:]
             assert replies[0].text == t("vi" if chat_id == READER else "en", "error")
         # what needs no database still works, and is not an error
         assert "/latest" in (running.ask(READER, "/help").text or "")

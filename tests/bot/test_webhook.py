@@ -141,7 +141,7 @@ def test_an_injected_command_is_answered_through_the_webhook(
 def test_a_request_without_the_right_secret_gets_401_and_is_not_handled(
     hook: WebhookBot, secret: str | None
 ) -> None:
-    headers = {} if secret is None else {SECRET_HEADER: secret.encode()}
+    headers = {} if secret is None else {SECRET_HEADER.encode(): secret.encode()}
     response = httpx.post(hook.url, json=help_update(), headers=headers)
     assert response.status_code == 401
     almost = hook.secret[:-1] + ("A" if hook.secret[-1] != "A" else "B")
