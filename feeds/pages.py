@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from xml.etree import ElementTree
 
+from feeds.deep_links import category_payload, start_link
 from feeds.specs import FeedSpec
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -18,6 +19,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "all": "Tất cả tin",
         "latest": "Tin mới nhất",
         "telegram": "Theo dõi trên Telegram",
+        "subscribe_bot": "Theo dõi trên Telegram",
         "opml": "Tải OPML (tất cả nguồn tin)",
         "switch_to": "en",
         "switch_name": "English",
@@ -28,6 +30,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "all": "All news",
         "latest": "Latest headlines",
         "telegram": "Follow on Telegram",
+        "subscribe_bot": "Subscribe on Telegram",
         "opml": "Download OPML (every feed)",
         "switch_to": "vi",
         "switch_name": "Tiếng Việt",
@@ -42,8 +45,13 @@ def home_page(
     feeds: list[FeedSpec],
     headlines: list[tuple[str, str]],
     telegram_url: str | None,
+    bot_username: str | None = None,
 ) -> str:
-    """The HTML of `/`; `feeds` are RSS specs (Atom and JSON links are derived)."""
+    """The HTML of `/`; `feeds` are RSS specs (Atom and JSON links are derived).
+
+    With the bot's username known, each row also links the bot's deep link
+    that subscribes to that category (or to everything).
+    """
     t = TEXTS.get(language, TEXTS["vi"])
     other, other_name = t["switch_to"], t["switch_name"]
     esc = html.escape
@@ -54,8 +62,16 @@ def home_page(
             for fmt in ("rss", "atom", "json")
         )
 
+    def subscribe(spec: FeedSpec) -> str:
+        slug = None if spec.scope == "all" else spec.name
+        url = bot_username and start_link(bot_username, category_payload(slug))
+        if not url:
+            return ""
+        label = esc(t["subscribe_bot"])
+        return f' — <a class="telegram-bot" href="{esc(url, quote=True)}">{label}</a>'
+
     rows = "".join(
-        f"<li>{esc(t['all'] if s.scope == 'all' else s.title)} — {links(s)}</li>"
+        f"<li>{esc(t['all'] if s.scope == 'all' else s.title)} — {links(s)}{subscribe(s)}</li>"
         for s in feeds
         if s.scope != "source"
     )

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from config.settings import Settings
+from feeds.deep_links import bot_username
 from feeds.fastpath import OPML_PATH, FeedFastPath
 from feeds.pages import home_page, opml
 from feeds.service import FeedService
@@ -33,7 +34,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPa
     async def home(request: Request) -> Response:
         """The small human page: feeds by category, latest headlines, Telegram."""
         lang = request.query_params.get("lang", settings.language)
-        specs, headlines = await run_in_threadpool(_home_data, service)
+        specs, headlines, username = await run_in_threadpool(_home_data, service)
         telegram = next(
             (
                 f"https://t.me/{c.chat[1:]}"
@@ -48,6 +49,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPa
             feeds=[s for s in specs if s.fmt == "rss"],
             headlines=headlines,
             telegram_url=telegram,
+            bot_username=username,
         )
         return HTMLResponse(page, headers={"Cache-Control": "public, max-age=60"})
 
@@ -80,9 +82,12 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPa
     return FeedFastPath(app, service)
 
 
-def _home_data(service: FeedService) -> tuple[list[FeedSpec], list[tuple[str, str]]]:
+def _home_data(
+    service: FeedService,
+) -> tuple[list[FeedSpec], list[tuple[str, str]], str | None]:
+    """What the home page shows: feeds, headlines, and the bot's username (one file read)."""
     headlines = [(h.title, h.url) for h in latest_headlines(service.factory, 20)]
-    return service.specs(), headlines
+    return service.specs(), headlines, bot_username(service.settings)
 
 
 def _article_count(factory: sessionmaker[Session]) -> int:
