@@ -81,7 +81,15 @@ class TelegramSender:
 
     def __init__(self, token: str, *, base_url: str):
         from telegram import Bot
+        from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
+        # Our requests are already exact Bot API JSON (the same the outbox shows),
+        # so they go through do_api_request; PTB suggests its typed methods for
+        # known names, which would only convert back and forth. RetryAfter
+        # announces a future type change of retry_after; we read both. Set for
+        # the process, not per call: `warnings.catch_warnings` is not thread-safe.
+        warnings.filterwarnings("ignore", "Please use", PTBUserWarning)
+        warnings.filterwarnings("ignore", ".*retry_after", PTBDeprecationWarning)
         self._loop = asyncio.new_event_loop()
         self._token = token
         self._bot = Bot(token=token, base_url=base_url)
@@ -91,23 +99,15 @@ class TelegramSender:
 
     def send(self, request: BotRequest, *, key: str) -> dict[str, Any]:
         from telegram.error import TelegramError
-        from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
         chat_id = request.params.get("chat_id")
         try:
-            # Our requests are already exact Bot API JSON (the same the outbox shows),
-            # so they go through do_api_request; PTB suggests its typed methods for
-            # known names, which would only convert back and forth.
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "Please use", PTBUserWarning)
-                # RetryAfter announces a future type change of retry_after; we read both.
-                warnings.filterwarnings("ignore", ".*retry_after", PTBDeprecationWarning)
-                if not self._ready:
-                    self._loop.run_until_complete(self._bot.initialize())
-                    self._ready = True
-                result = self._loop.run_until_complete(
-                    self._bot.do_api_request(request.method, api_kwargs=dict(request.params))
-                )
+            if not self._ready:
+                self._loop.run_until_complete(self._bot.initialize())
+                self._ready = True
+            result = self._loop.run_until_complete(
+                self._bot.do_api_request(request.method, api_kwargs=dict(request.params))
+            )
         except TelegramError as exc:
             raise telegram_error(exc, chat_id, secret=self._token) from None
         return result if isinstance(result, dict) else {"result": result}
