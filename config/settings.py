@@ -351,6 +351,8 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value.strip())
         if parts.scheme == "https" and parts.hostname:
+            if (parts.port or 443) not in (443, 80, 88, 8443):
+                raise ValueError("Telegram calls webhooks only on ports 443, 80, 88 or 8443")
             return value.strip()
         if parts.scheme == "http" and _is_loopback(parts.hostname or ""):
             return value.strip()

@@ -196,6 +196,7 @@ def test_a_generated_secret_is_kept_private_and_reused(
     "url",
     [
         "https://bot.example.org/telegram",
+        "https://bot.example.org:8443/telegram",
         "http://127.0.0.1:8443/hook",
         "http://localhost/hook",
         "http://[::1]:8443/",
@@ -206,10 +207,17 @@ def test_webhook_url_must_be_https_except_on_loopback(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://bot.example.org/hook", "ftp://x/", "https:///nohost", "127.0.0.1:8443"]
+    ("url", "why"),
+    [
+        ("http://bot.example.org/hook", "https"),
+        ("ftp://x/", "https"),
+        ("https:///nohost", "https"),
+        ("127.0.0.1:8443", "https"),
+        ("https://bot.example.org:9000/hook", "443, 80, 88 or 8443"),
+    ],
 )
-def test_a_plain_http_webhook_url_elsewhere_is_refused(url: str) -> None:
-    with pytest.raises((ConfigError, ValidationError), match="https"):
+def test_a_plain_http_webhook_url_elsewhere_is_refused(url: str, why: str) -> None:
+    with pytest.raises((ConfigError, ValidationError), match=why):
         load_settings(None, environ={"LOA_WEBHOOK_URL": url})
 
 
