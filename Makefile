@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck check bench bench-extract bench-publish bench-feeds clean
+.PHONY: run test lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,17 @@ clean:
 
 ## make bench: every benchmark (extraction, publishing, feed serving); each prints
 ## ratios against a baseline measured in the same run
-bench: bench-extract bench-publish bench-feeds
+bench: bench-extract bench-publish bench-feeds bench-subscribers
 
 bench-extract: $(STAMP)
 	$(BIN)/python bench/extract.py --repeat 3
 
 bench-publish: $(STAMP)
 	$(BIN)/python bench/publish.py
+
+## bench-subscribers: one article to 10,000 readers at Telegram's 30/s (about 6 minutes)
+bench-subscribers: $(STAMP)
+	$(BIN)/python bench/subscribers.py --readers 10000
 
 ## bench-feeds compares with nginx and drives load with wrk (Debian packages)
 bench-feeds: $(STAMP)

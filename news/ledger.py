@@ -12,14 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Insert, and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import utcnow, write_session
 from news.models import Delivery, DeliveryState
 
 DEFAULT_STUCK_AFTER = timedelta(minutes=10)
+PLAN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -52,37 +54,53 @@ def plan_deliveries(
     them when they fall due. A `bundle` row ("digest", "quiet") is held for a
     reader and sent with the chat's other held rows in one message (news.bundles).
     """
-    pending: list[int] = []
-    for chat_id in dict.fromkeys(chat_ids):
-        row = _find(session, article_id, chat_id, generation)
-        if row is None:
-            try:
-                with session.begin_nested():
-                    row = Delivery(
-                        article_id=article_id,
-                        chat_id=chat_id,
-                        generation=generation,
-                        state=DeliveryState.PENDING,
-                        message_ids=[],
-                        attempts=0,
-                        next_attempt_at=not_before,
-                        bundle=bundle,
-                    )
-                    session.add(row)
-            except IntegrityError:
-                row = _find(session, article_id, chat_id, generation)
-        if row is not None and row.state == DeliveryState.PENDING:
-            pending.append(row.id)
-    return pending
-
-
-def _find(session: Session, article_id: int, chat_id: str, generation: int) -> Delivery | None:
-    return session.scalar(
-        select(Delivery).where(
-            Delivery.article_id == article_id,
-            Delivery.chat_id == chat_id,
-            Delivery.generation == generation,
+    wanted = list(dict.fromkeys(chat_ids))
+    found: dict[str, tuple[int, DeliveryState]] = {}
+    for offset in range(0, len(wanted), PLAN_CHUNK):
+        chunk = wanted[offset : offset + PLAN_CHUNK]
+        rows: list[dict[str, object]] = [
+            {
+                "article_id": article_id,
+                "chat_id": chat_id,
+                "generation": generation,
+                "state": DeliveryState.PENDING,
+                "message_ids": [],
+                "methods": [],
+                "article_version": 0,
+                "possible_duplicate": False,
+                "plain_text": False,
+                "attempts": 0,
+                "created_at": utcnow(),
+                "next_attempt_at": not_before,
+                "bundle": bundle,
+            }  # fmt: skip
+            for chat_id in chunk
+        ]
+        # One statement per chunk, not a savepoint per chat: a story for 10,000
+        # readers is planned in well under a second. A row another process
+        # planned first stays as it is (its state decides below).
+        session.execute(_insert_ignoring_conflicts(session), rows)
+        existing = session.execute(
+            select(Delivery.chat_id, Delivery.id, Delivery.state).where(
+                Delivery.article_id == article_id,
+                Delivery.generation == generation,
+                Delivery.chat_id.in_(chunk),
+            )
         )
+        found.update({chat: (row_id, state) for chat, row_id, state in existing})
+    return [
+        found[chat][0]
+        for chat in wanted
+        if chat in found and found[chat][1] == DeliveryState.PENDING
+    ]
+
+
+def _insert_ignoring_conflicts(session: Session) -> Insert:
+    """INSERT … ON CONFLICT (article, chat, generation) DO NOTHING, in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(Delivery).on_conflict_do_nothing(
+        index_elements=["article_id", "chat_id", "generation"]
     )
 
 
