@@ -103,6 +103,11 @@ def print_status(snapshot: Status) -> None:
     states = ", ".join(f"{k} {v}" for k, v in snapshot.deliveries.items())
     print(f"articles: {snapshot.articles}")
     print(f"deliveries: {states}; possible duplicates: {snapshot.possible_duplicates}")
+    r = snapshot.readers
+    print(
+        f"bot readers: {r.readers} ({r.subscriptions} subscriptions); "
+        f"blocked the bot: {r.blocked}; alerts held for digests or quiet hours: {r.held}"
+    )
     for name, error in snapshot.failed_channels:
         print(f"failed channel {name}: {error}")
     for name, error in snapshot.unhealthy_sources:

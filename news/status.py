@@ -20,7 +20,10 @@ from news.models import (
     EventKind,
     Source,
     SourceState,
+    Subscriber,
+    Subscription,
 )
+from news.subscriptions import blocked_count
 
 #: how long a source's move stays a warning (it may be a config mistake)
 MOVE_WARNING_FOR = timedelta(days=7)
@@ -38,6 +41,18 @@ class Status:
     recent_events: list[str] = field(default_factory=list)
     #: latest recent move of each source that changed its host or port
     source_warnings: list[str] = field(default_factory=list)
+    readers: ReaderCounts = field(default_factory=lambda: ReaderCounts(0, 0, 0, 0))
+
+
+@dataclass(frozen=True)
+class ReaderCounts:
+    """The bot's readers: how many, how many subscriptions, who blocked it, what waits."""
+
+    readers: int
+    subscriptions: int
+    blocked: int
+    #: alerts held for a digest or quiet hours, not yet sent
+    held: int
 
 
 def current_status(
@@ -77,4 +92,16 @@ def current_status(
             unhealthy_sources=[(name, error or "") for name, error in unhealthy],
             recent_events=[f"{e.created_at:%Y-%m-%d %H:%M} {e.kind}: {e.message}" for e in recent],
             source_warnings=list(latest.values()),
+            readers=_reader_counts(session),
         )
+
+
+def _reader_counts(session: Session) -> ReaderCounts:
+    held = select(func.count()).select_from(Delivery)
+    held = held.where(Delivery.bundle.is_not(None), Delivery.state == DeliveryState.PENDING)
+    return ReaderCounts(
+        readers=int(session.scalar(select(func.count()).select_from(Subscriber)) or 0),
+        subscriptions=int(session.scalar(select(func.count()).select_from(Subscription)) or 0),
+        blocked=blocked_count(session),
+        held=int(session.scalar(held) or 0),
+    )

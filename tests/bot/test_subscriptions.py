@@ -19,6 +19,7 @@ from config.settings import Settings
 from news.announce import plan_announcements
 from news.models import Category, Channel, Delivery, DeliveryState, Subscriber, Subscription
 from news.readers import set_digest
+from news.status import current_status
 from news.subscriptions import subscribe
 from telegram_emulator import Emulator
 from tests.bot.running_bot import BOT_USERNAME, TOKEN, RunningBot, running_bot
@@ -194,6 +195,9 @@ def test_a_reader_who_blocked_the_bot_is_unsubscribed_counted_and_not_retried(
     # unsubscribed: the next article is not even planned for them
     later_id = announce(factory, publisher, 31, title="Báo chí hôm nay")
     assert [r.chat_id for r in reader_rows(factory, later_id)] == [str(OTHER)]
+    # counted for the operators (`loa status`)
+    readers = current_status(factory).readers
+    assert (readers.readers, readers.subscriptions, readers.blocked) == (2, 1, 1)
     # no channel was failed or created for a reader's chat
     with factory() as session:
         assert session.scalar(select(Channel)) is None
