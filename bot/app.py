@@ -63,6 +63,7 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
         "lang": preferences.lang_command,
         "digest": preferences.digest_command,
         "quiet": preferences.quiet_command,
+        "tz": preferences.tz_command,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler, filters=new))

@@ -33,6 +33,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
             "/digest daily HH:MM | off – tin tổng hợp mỗi ngày\n"
             "/quiet HH-HH | off – giờ yên lặng\n"
             "/lang vi|en – ngôn ngữ\n"
+            "/tz <múi giờ> – múi giờ của bạn, ví dụ /tz +7\n"
             "/start – lời chào và các chuyên mục\n"
             "/help – trợ giúp này"
         ),
@@ -108,6 +109,12 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "cmd_lang": "Ngôn ngữ (vi/en)",
         "cmd_digest": "Tin tổng hợp mỗi ngày",
         "cmd_quiet": "Giờ yên lặng",
+        "cmd_tz": "Múi giờ của bạn",
+        "tz_hint": (
+            "Cách dùng: /tz Asia/Bangkok hoặc /tz +7 (múi giờ cho tin tổng hợp và giờ yên lặng; "
+            "mặc định {tz})"
+        ),
+        "tz_done": "Múi giờ của bạn: {tz}.",
     },
     EN: {
         "welcome": (
@@ -127,6 +134,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
             "/digest daily HH:MM | off – one digest a day\n"
             "/quiet HH-HH | off – quiet hours\n"
             "/lang vi|en – language\n"
+            "/tz <zone> – your time zone, e.g. /tz +7\n"
             "/start – welcome and categories\n"
             "/help – this help"
         ),
@@ -200,6 +208,12 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "cmd_lang": "Language (vi/en)",
         "cmd_digest": "One digest a day",
         "cmd_quiet": "Quiet hours",
+        "cmd_tz": "Your time zone",
+        "tz_hint": (
+            "Usage: /tz Asia/Bangkok or /tz +7 (the zone of your digest and quiet hours; "
+            "default {tz})"
+        ),
+        "tz_done": "Your time zone: {tz}.",
     },
 }
 

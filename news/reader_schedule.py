@@ -46,6 +46,30 @@ def parse_hours(text: str) -> tuple[int, int] | None:
     return None if start == end else (start, end)
 
 
+_OFFSET = re.compile(r"(?:utc|gmt)?\s*([+-])\s*(1[0-4]|0?[0-9])(?::00)?", re.IGNORECASE)
+
+
+def parse_zone(text: str) -> str | None:
+    """An IANA zone ("Asia/Bangkok", any case) or a whole-hour offset ("+7", "UTC-5"); else None."""
+    text = text.strip()[:64]
+    if found := _OFFSET.fullmatch(text):
+        hours = int(found[2])
+        if hours == 0:
+            return "UTC"
+        # POSIX-style Etc zones have the sign inverted: UTC+7 is Etc/GMT-7.
+        return f"Etc/GMT{'-' if found[1] == '+' else '+'}{hours}"
+    if not re.fullmatch(r"[A-Za-z_]+(?:/[A-Za-z0-9_+-]+){0,2}", text):
+        return None
+    lowered = text.lower()
+    return next((z for z in _known_zones() if z.lower() == lowered), None)
+
+
+def _known_zones() -> set[str]:
+    from zoneinfo import available_timezones
+
+    return available_timezones()
+
+
 def zone(name: str | None, default: str) -> ZoneInfo:
     """The reader's zone, or the newsroom's when unset or unknown."""
     try:

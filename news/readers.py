@@ -83,6 +83,12 @@ def set_quiet_hours(
     return zone
 
 
+def set_timezone(factory: sessionmaker[Session], user_id: int, zone: str | None) -> None:
+    """The reader's IANA zone for digests and quiet hours (None: the newsroom's)."""
+    with write_session(factory) as session:
+        ensure_reader(session, user_id).timezone = zone
+
+
 def is_reader_chat(factory: sessionmaker[Session], chat: str) -> bool:
     """True when `chat` is a reader's private chat (a positive id with a reader row).
 

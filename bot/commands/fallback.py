@@ -22,6 +22,7 @@ COMMANDS = (
     "digest",
     "quiet",
     "lang",
+    "tz",
     "feeds",
     "start",
     "help",

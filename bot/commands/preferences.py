@@ -1,4 +1,4 @@
-"""/lang, /digest and /quiet: how and when a reader hears from the bot, remembered per reader.
+"""/lang, /digest, /quiet and /tz: how and when a reader hears from the bot, remembered per reader.
 
 Times are the reader's local time (their time zone, else the newsroom's);
 news.reader_schedule decides what waits, news.bundles sends what waited.
@@ -13,8 +13,8 @@ from telegram.ext import ContextTypes
 
 from bot.commands.common import deps, lang
 from bot.i18n import LANGUAGES, t
-from news.reader_schedule import parse_clock, parse_hours
-from news.readers import set_digest, set_language, set_quiet_hours
+from news.reader_schedule import parse_clock, parse_hours, parse_zone
+from news.readers import set_digest, set_language, set_quiet_hours, set_timezone
 
 _LANG_DATA = re.compile(r"lang:(vi|en)")
 _OFF = {"off", "tat", "tắt", "0", "no", "khong", "không"}
@@ -101,3 +101,22 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await message.reply_text(
         t(language, "quiet_on", start=f"{hours[0]:02d}", end=f"{hours[1]:02d}", tz=tz)
     )
+
+
+async def tz_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/tz Asia/Bangkok | +7 | off`: the zone digests and quiet hours are read in."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    language, d = lang(update, context), deps(context)
+    text = " ".join(context.args or [])[:64].strip()
+    if text.lower() in _OFF:
+        set_timezone(d.factory, user.id, None)
+        await message.reply_text(t(language, "tz_done", tz=d.settings.timezone))
+        return
+    zone = parse_zone(text) if text else None
+    if zone is None:
+        await message.reply_text(t(language, "tz_hint", tz=d.settings.timezone))
+        return
+    set_timezone(d.factory, user.id, zone)
+    await message.reply_text(t(language, "tz_done", tz=zone))

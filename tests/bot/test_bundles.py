@@ -192,3 +192,8 @@ def test_digest_and_quiet_commands(bot: RunningBot, factory: sessionmaker[Sessio
         assert subscriber is not None
         assert (subscriber.digest_at, subscriber.quiet_from, subscriber.quiet_to) == (None, 22, 7)
     assert "Đã tắt giờ yên lặng" in (bot.ask(READER, "/quiet off").text or "")
+    assert bot.ask(READER, "/tz +7").text == "Múi giờ của bạn: Etc/GMT-7."
+    assert "Cách dùng: /tz" in (bot.ask(READER, "/tz Mars/Olympus").text or "")
+    assert bot.ask(READER, "/tz asia/bangkok").text == "Múi giờ của bạn: Asia/Bangkok."
+    assert "(Asia/Bangkok)" in (bot.ask(READER, "/digest 06:00").text or "")
+    assert bot.ask(READER, "/tz off").text == "Múi giờ của bạn: Asia/Ho_Chi_Minh."

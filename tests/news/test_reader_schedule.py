@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +15,7 @@ from news.reader_schedule import (
     in_quiet_hours,
     parse_clock,
     parse_hours,
+    parse_zone,
 )
 
 HANOI = "Asia/Ho_Chi_Minh"  # UTC+7
@@ -85,3 +86,25 @@ def test_a_digest_reader_waits_for_the_digest_even_in_quiet_hours() -> None:
         datetime(2026, 12, 1, 16, 0, tzinfo=UTC), digest_at="18:00", quiet_from=22, quiet_to=7
     )
     assert held.bundle == DIGEST
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [("Asia/Bangkok", "Asia/Bangkok"), ("asia/ho_chi_minh", "Asia/Ho_Chi_Minh"),
+     ("+7", "Etc/GMT-7"), ("UTC-5", "Etc/GMT+5"), ("gmt+0", "UTC"), ("+15", None),
+     ("Mars/Olympus", None), ("../../etc/passwd", None), ("", None), ("x" * 20_000, None)],
+)  # fmt: skip
+def test_parse_zone(text: str, zone: str | None) -> None:
+    assert parse_zone(text) == zone
+
+
+def test_an_offset_zone_moves_the_digest_hour() -> None:
+    bangkok_like = parse_zone("+7")
+    tokyo_like = parse_zone("+9")
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert hold(now, tz=bangkok_like, digest_at="20:00").release_at == datetime(
+        2026, 12, 1, 13, 0, tzinfo=UTC
+    )
+    assert hold(now, tz=tokyo_like, digest_at="20:00").release_at == datetime(
+        2026, 12, 1, 11, 0, tzinfo=UTC
+    ) + timedelta(days=1)
