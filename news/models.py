@@ -86,6 +86,13 @@ class EventKind(enum.StrEnum):
     SOURCE_MOVED = "source_moved"
     #: a withdrawn article was listed again (at a new URL): it is active again
     ARTICLE_RESTORED = "article_restored"
+    #: a channel Loa could not post to works again
+    CHANNEL_RECOVERED = "channel_recovered"
+    #: pending deliveries passed the alert threshold, and fell back under it
+    BACKLOG_HIGH = "backlog_high"
+    BACKLOG_CLEARED = "backlog_cleared"
+    #: a delivery was retried after a crash: the chat may show the message twice
+    POSSIBLE_DUPLICATE = "maybe_duplicate"
 
 
 class SourceState(Base):
@@ -329,3 +336,60 @@ class RenderedFeed(Base):
     body_gzip: Mapped[bytes | None] = mapped_column()
     etag: Mapped[str] = mapped_column(String(100))
     built_at: Mapped[datetime]
+
+
+class PauseKind(enum.StrEnum):
+    """What an editor can pause: polling a source, posting to a chat, or everything."""
+
+    SOURCE = "source"
+    CHAT = "chat"
+    ALL = "all"
+
+
+class Pause(Base):
+    """A pause an editor set; kept in the database so it survives restarts.
+
+    `name` is the source name or the configured chat ("" for ALL).
+    """
+
+    __tablename__ = "pauses"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_pauses_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[PauseKind] = mapped_column(
+        Enum(PauseKind, name="pause_kind", values_callable=lambda e: [m.value for m in e])
+    )
+    name: Mapped[str] = mapped_column(String(200), default="")
+    #: the editor's Telegram user id, or None for the CLI and the API
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertDelivery(Base):
+    """One event to one editors' chat: the alerts' own small ledger.
+
+    Claimed and recorded like `Delivery` (pending → sending → sent/failed,
+    through the courier and the shared limiter), so an alert is sent once per
+    chat however many workers look at it.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "chat_id", name="uq_alert_deliveries_target"),
+        Index("ix_alert_deliveries_state_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    state: Mapped[DeliveryState] = mapped_column(
+        Enum(DeliveryState, name="delivery_state", values_callable=lambda e: [m.value for m in e]),
+        default=DeliveryState.PENDING,
+    )
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
