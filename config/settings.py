@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -281,7 +282,24 @@ class Settings(BaseSettings):
     sources: list[SourceConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
     routes: list[RouteRule] = Field(default_factory=list)
-    editors: list[int] = Field(default_factory=list, description="Telegram user ids")
+    editors: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Telegram user ids allowed to run editor commands (LOA_EDITORS=123,456)",
+    )
+    editors_chat: str | None = Field(
+        default=None,
+        description="where alerts go (a group id or @name); unset: each editor privately",
+    )
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="bearer tokens for the HTTP API's /api/ endpoints"
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="hosts /post, /preview and the API may fetch besides the sources' hosts",
+    )
+    backlog_alert_threshold: int = Field(
+        default=200, ge=1, description="pending deliveries that make an alert to editors"
+    )
     profiles: dict[str, SiteProfile] = Field(
         default_factory=dict, description="custom site profiles by name (CSS selectors)"
     )
@@ -303,12 +321,31 @@ class Settings(BaseSettings):
         "telegram_bot_username",
         "webhook_url",
         "webhook_secret",
+        "editors_chat",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """An empty secret or URL in the YAML file means unset, as in the environment."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("editors", "api_tokens", "allowed_hosts", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        """`LOA_EDITORS=123,456` (commas or spaces); a JSON list or YAML list works too."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise ValueError("not a JSON list") from exc
+        return [part for part in re.split(r"[\s,;]+", text) if part]
 
     @field_validator("telegram_api_base_url", mode="before")
     @classmethod
