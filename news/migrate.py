@@ -22,6 +22,8 @@ from news.search import is_search_index
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 PG_MIGRATION_LOCK = 0x10A_0001
+#: Indexes defined per dialect in a migration rather than in the models.
+DIALECT_INDEXES = frozenset({"ix_articles_recency", "ix_articles_category_recency"})
 
 
 def include_object(
@@ -29,10 +31,11 @@ def include_object(
 ) -> bool:
     """Alembic's filter: schema objects the models do not describe are not differences.
 
-    The search index (an FTS5 table and its shadow tables on SQLite, a GIN
-    expression index on PostgreSQL) exists only in migration 0007.
+    Migration 0007 creates them per dialect: the search index (an FTS5 table
+    and its shadow tables on SQLite, a GIN expression index on PostgreSQL) and
+    the reader pages' indexes (NULLS LAST on PostgreSQL, which SQLite cannot say).
     """
-    return not (reflected and is_search_index(name))
+    return not (reflected and (is_search_index(name) or name in DIALECT_INDEXES))
 
 
 def alembic_config() -> Config:

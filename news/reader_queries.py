@@ -43,6 +43,7 @@ class HeadlinePage:
     """One page of headlines and whether older ones exist beyond it."""
 
     items: list[PageItem]
+    #: how many there are, counted only up to one past this page (see headline_page)
     total: int
 
 
@@ -54,9 +55,27 @@ class CategoryMatch:
     suggestions: list[CategoryInfo]
 
 
-def categories_with_counts(factory: sessionmaker[Session]) -> list[CategoryInfo]:
-    """Every category by name, with its count of active articles (0 included)."""
+def categories_with_counts(
+    factory: sessionmaker[Session], *, counted: bool = True
+) -> list[CategoryInfo]:
+    """Every category by name, with its count of active articles (0 included).
+
+    With `counted=False` the count is only 1 (some active article) or 0: one
+    index probe per category instead of counting every article, which cost
+    10-20 ms per /latest at 100,000 articles (bench/bot.py). /latest needs only
+    that much, to leave empty categories out of its keyboard.
+    """
     with factory() as session:
+        if not counted:
+            exists = (
+                select(Article.id)
+                .where(Article.category_id == Category.id, Article.status == ArticleStatus.ACTIVE)
+                .exists()
+            )
+            present = session.execute(
+                select(Category.id, Category.name, Category.slug, exists).order_by(Category.name)
+            )
+            return [CategoryInfo(cid, name, slug, int(any_)) for cid, name, slug, any_ in present]
         counts = (
             select(Article.category_id, func.count(Article.id).label("n"))
             .where(Article.status == ArticleStatus.ACTIVE)
@@ -73,7 +92,18 @@ def categories_with_counts(factory: sessionmaker[Session]) -> list[CategoryInfo]
 
 def category_by_id(factory: sessionmaker[Session], category_id: int) -> CategoryInfo | None:
     """The category with this id, or None (a stale button may name a deleted one)."""
-    return next((c for c in categories_with_counts(factory) if c.id == category_id), None)
+    count = (
+        select(func.count(Article.id))
+        .where(Article.category_id == Category.id, Article.status == ArticleStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    with factory() as session:
+        row = session.execute(
+            select(Category.id, Category.name, Category.slug, count).where(
+                Category.id == category_id
+            )
+        ).first()
+    return CategoryInfo(row[0], row[1], row[2], row[3] or 0) if row else None
 
 
 def _words(slug: str) -> list[str]:
@@ -110,12 +140,18 @@ def match_category(categories: list[CategoryInfo], query: str) -> CategoryMatch:
 def headline_page(
     factory: sessionmaker[Session], category_id: int | None, *, size: int, page: int
 ) -> HeadlinePage:
-    """Page `page` (0 = newest) of `size` active headlines, of one category or all."""
+    """Page `page` (0 = newest) of `size` active headlines, of one category or all.
+
+    `total` counts at most one article past this page: enough to know whether
+    an older page exists, without counting every article on every /latest
+    (a full count cost 10-20 ms at 100,000 articles, see bench/bot.py).
+    """
     with factory() as session:
         where = [Article.status == ArticleStatus.ACTIVE]
         if category_id is not None:
             where.append(Article.category_id == category_id)
-        total = session.scalar(select(func.count(Article.id)).where(*where)) or 0
+        upto = select(Article.id).where(*where).limit((page + 1) * size + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(upto)) or 0
         rows = session.execute(
             select(
                 Article.title, Article.canonical_url, Article.published_at, Article.first_seen_at

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Text,
     and_,
     case,
     cast,
@@ -143,34 +144,28 @@ def search_page(
         return SearchPage([], 0, words)
     with factory() as session:
         dialect = session.get_bind().dialect.name
-        match = _match_sqlite(words) if dialect == "sqlite" else _match_postgres(words)
-        source, where = _matching(match, dialect)
-        counted = session.scalar(select(func.count()).select_from(source).where(*where)) or 0
+        found = _candidates(words, dialect)
+        counted = (
+            session.scalar(select(func.count()).select_from(found.source).where(*found.where)) or 0
+        )
         if counted <= page * size:
             return SearchPage([], counted, words)
-        moment = func.coalesce(Article.published_at, Article.first_seen_at)
-        offset = _utc_offset(tz)
-        rows = session.execute(
-            select(
-                Article.id,
-                Article.title,
-                Article.canonical_url,
-                Article.summary,
-                Article.published_at,
-                Article.first_seen_at,
-            )
-            .select_from(source)
-            .where(*where)
+        ranked = session.scalars(
+            select(found.id)
+            .select_from(found.source)
+            .where(*found.where)
             .order_by(
-                _day(moment, offset, dialect).desc(),
-                _title_hits(words, dialect).desc(),
-                moment.desc(),
-                Article.id.desc(),
+                _day(found.moment, _utc_offset(tz), dialect).desc(),
+                _title_hits(words, found, dialect).desc(),
+                found.moment.desc(),
+                found.id.desc(),
             )
             .limit(size)
             .offset(page * size)
-        )
-        return SearchPage(_hits(rows), counted, words)
+        ).all()
+        rows = session.execute(_HIT_COLUMNS.where(Article.id.in_(ranked)))
+        by_id = {hit.article_id: hit for hit in _hits(rows)}
+        return SearchPage([by_id[i] for i in ranked if i in by_id], counted, words)
 
 
 def latest_hits(factory: sessionmaker[Session], *, page: int, size: int) -> SearchPage:
@@ -185,15 +180,7 @@ def latest_hits(factory: sessionmaker[Session], *, page: int, size: int) -> Sear
         active = Article.status == ArticleStatus.ACTIVE
         total = session.scalar(select(func.count(Article.id)).where(active)) or 0
         rows = session.execute(
-            select(
-                Article.id,
-                Article.title,
-                Article.canonical_url,
-                Article.summary,
-                Article.published_at,
-                Article.first_seen_at,
-            )
-            .where(active)
+            _HIT_COLUMNS.where(active)
             .order_by(
                 Article.published_at.desc().nulls_last(),
                 Article.first_seen_at.desc(),
@@ -205,6 +192,16 @@ def latest_hits(factory: sessionmaker[Session], *, page: int, size: int) -> Sear
         return SearchPage(_hits(rows), total, ())
 
 
+_HIT_COLUMNS = select(
+    Article.id,
+    Article.title,
+    Article.canonical_url,
+    Article.summary,
+    Article.published_at,
+    Article.first_seen_at,
+)
+
+
 def _hits(rows: Result[int, str, str, str, datetime | None, datetime]) -> list[SearchHit]:
     """Rows of (id, title, url, summary, published, first seen) as hits."""
     return [
@@ -213,13 +210,51 @@ def _hits(rows: Result[int, str, str, str, datetime | None, datetime]) -> list[S
     ]
 
 
-def _matching(match: ColumnElement[bool], dialect: str) -> tuple[FromClause, list[Any]]:
-    """The FROM clause and conditions of active articles matching the words."""
-    source: FromClause = Article.__table__
+@dataclass(frozen=True)
+class _Candidates:
+    """The matching articles as ranking sees them: the same columns on either database.
+
+    On SQLite they all come from the FTS5 table, which keeps a small copy of
+    what ranking needs (moment, active, title length) beside the indexed
+    text: thousands of matches are ranked without reading a single (large)
+    article row. On PostgreSQL they are the article's own columns.
+    """
+
+    source: FromClause
+    id: ColumnElement[int]
+    moment: ColumnElement[Any]
+    title_len: ColumnElement[int]
+    search_text: ColumnElement[str]
+    where: list[ColumnElement[bool]]
+
+
+def _candidates(words: tuple[str, ...], dialect: str) -> _Candidates:
+    """Active articles matching every word (the last as a prefix)."""
     if dialect == "sqlite":
-        fts = table(FTS_TABLE, column("rowid", Integer))
-        source = source.join(fts, fts.c.rowid == Article.id)
-    return source, [match, Article.status == ArticleStatus.ACTIVE]
+        fts = table(
+            FTS_TABLE,
+            column("rowid", Integer),
+            column("search_text", Text),
+            column("moment", Text),
+            column("active", Integer),
+            column("title_len", Integer),
+        )
+        return _Candidates(
+            fts,
+            fts.c.rowid,
+            fts.c.moment,
+            fts.c.title_len,
+            fts.c.search_text,
+            [_match_sqlite(words), fts.c.active == 1],
+        )
+    return _Candidates(
+        Article.__table__,
+        Article.id.expression,
+        func.coalesce(Article.published_at, Article.first_seen_at),
+        func.length(Article.title, type_=Integer),
+        Article.search_text.expression,
+        [_match_postgres(words), Article.status == ArticleStatus.ACTIVE],
+    )
 
 
 def _match_sqlite(words: tuple[str, ...]) -> ColumnElement[bool]:
@@ -243,28 +278,23 @@ def _match_postgres(words: tuple[str, ...]) -> ColumnElement[bool]:
     return vector.op("@@")(tsquery)
 
 
-def _title_hits(words: tuple[str, ...], dialect: str) -> ColumnElement[int]:
+def _title_hits(words: tuple[str, ...], found: _Candidates, dialect: str) -> ColumnElement[int]:
     """How many of the words occur first within the title's part of search_text."""
     hits: list[ColumnElement[int]] = []
     for index, word in enumerate(words):
         needle = f" {word}" if index == len(words) - 1 else f" {word} "
         if dialect == "sqlite":
-            position = func.instr(Article.search_text, needle, type_=Integer)
+            position = func.instr(found.search_text, needle, type_=Integer)
         else:
-            position = func.strpos(Article.search_text, needle, type_=Integer)
-        hits.append(
-            case(
-                (and_(position > 0, position <= func.length(Article.title)), 1),
-                else_=0,
-            )
-        )
+            position = func.strpos(found.search_text, needle, type_=Integer)
+        hits.append(case((and_(position > 0, position <= found.title_len), 1), else_=0))
     total = hits[0]
     for hit in hits[1:]:
         total = total + hit
     return total
 
 
-def _day(moment: ColumnElement[datetime], offset: int, dialect: str) -> ColumnElement[int]:
+def _day(moment: ColumnElement[Any], offset: int, dialect: str) -> ColumnElement[int]:
     """The calendar day (days since 1970 in a zone `offset` seconds from UTC) of `moment`."""
     if dialect == "sqlite":
         seconds = cast(func.strftime("%s", moment), Integer)

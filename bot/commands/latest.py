@@ -79,7 +79,7 @@ def render_page(
         )
     rows = [buttons] if buttons else []
     if category is None:  # everything: offer the categories to narrow it down
-        rows += category_rows(categories_with_counts(d.factory), size)
+        rows += category_rows(categories_with_counts(d.factory, counted=False), size)
     return Rendered("\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
 
 
@@ -131,7 +131,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query, size = parsed
     category = None
     if query:
-        match = match_category(categories_with_counts(d.factory), query)
+        match = match_category(categories_with_counts(d.factory, counted=False), query)
         if match.found is None:
             await _no_such_category(update, language, query, match.suggestions, size)
             return
