@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
-from collections import Counter
 from functools import partial
 from pathlib import Path
 
@@ -31,17 +28,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from config.loader import load_settings  # noqa: E402
-from loa.embedded_redis import EmbeddedRedis  # noqa: E402
+from bench.services import (  # noqa: E402
+    Services,
+    bench_services,
+    fanout_result,
+    print_table,
+    worker_settings,
+)  # noqa: E402
 from news import ledger  # noqa: E402
-from news.db import make_engine, make_session_factory, write_session  # noqa: E402
+from news.db import write_session  # noqa: E402
 from news.extract import ExtractedArticle  # noqa: E402
-from news.migrate import upgrade  # noqa: E402
 from news.models import Delivery, DeliveryState  # noqa: E402
 from news.store import upsert_article  # noqa: E402
-from tasks.app import create_celery_app  # noqa: E402
 from telegram_emulator import Emulator  # noqa: E402
-from tests.workers import start_worker, stop_worker, wait_for, worker_env  # noqa: E402
+from tests.workers import start_worker, stop_worker, wait_for  # noqa: E402
 
 TOKEN = "424242:" + "C" * 35
 
@@ -95,6 +95,71 @@ def all_settled(factory, count: int) -> bool:  # type: ignore[no-untyped-def]
     return settled(factory) >= count
 
 
+def run(args: argparse.Namespace, services: Services) -> list[tuple[str, str]]:
+    """Every measure of this benchmark, as (measure, result) rows."""
+    work = services.work
+    factory, emulator = services.factory, services.emulator
+    rows: list[tuple[str, str]] = []
+    # ---- 1. latency ------------------------------------------------------
+    emulator.set_limits(global_per_second=1000)
+    readers = [emulator.create_user(900_000 + n)["id"] for n in range(args.articles)]
+    base = baseline_latency(emulator, readers, min(args.articles, 100))
+    emulator.reset()
+    env, app = worker_settings(services, TOKEN)
+    worker = start_worker(env, work, concurrency=args.workers)
+    readers = [emulator.create_user(800_000 + n)["id"] for n in range(args.articles)]
+    stored_at: dict[int, float] = {}
+    try:
+        time.sleep(3)  # worker start-up is not part of the latency
+        for n, reader in enumerate(readers):
+            stored_at[reader] = time.monotonic()
+            with write_session(factory) as session:
+                result = upsert_article(session, article(n), source=None)
+                (delivery_id,) = ledger.plan_deliveries(session, result.article_id, [str(reader)])
+            app.send_task("loa.publish", args=(delivery_id,))
+            time.sleep(0.05)
+        wait_for(lambda: settled(factory) >= args.articles, timeout=300, what="latency run")
+    finally:
+        stop_worker(worker)
+    latencies = [m.accepted_at - stored_at[m.chat_id] for m in emulator.sent()]
+    p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    b50 = statistics.median(base)
+    rows.append(
+        (
+            "stored → accepted p50",
+            f"{p50 * 1000:.0f} ms ({p50 / b50:.1f}× bare send {b50 * 1000:.0f} ms)",
+        )
+    )
+    rows.append(("stored → accepted p95", f"{p95 * 1000:.0f} ms (goal < 300 ms)"))
+
+    # ---- 2 and 3. fan-out at the cap, then at 1000/s ------------------------
+    for cap in (30, 1000):
+        emulator.reset()
+        emulator.set_limits(global_per_second=cap)
+        with write_session(factory) as session:
+            session.query(Delivery).delete()
+        chats = [
+            emulator.create_chat("channel", chat_id=-1009_000_000_000 - n - cap * 100_000)["id"]
+            for n in range(args.chats)
+        ]
+        env_cap = dict(env, LOA_PUBLISH=f'{{"global_per_second": {cap}}}')
+        app.control.purge()
+        with write_session(factory) as session:
+            result = upsert_article(session, article(10_000 + cap), source=None)
+            ids = ledger.plan_deliveries(session, result.article_id, [str(c) for c in chats])
+        worker = start_worker(env_cap, work, concurrency=args.workers)
+        try:
+            time.sleep(3)
+            for delivery_id in ids:
+                app.send_task("loa.publish", args=(delivery_id,))
+            wait_for(partial(all_settled, factory, len(ids)), timeout=3600, what=f"fan-out {cap}/s")
+        finally:
+            stop_worker(worker)
+        result_text = fanout_result(emulator, len(chats), cap)
+        rows.append((f"fan-out {args.chats} chats, cap {cap}/s", result_text))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=200)
@@ -102,105 +167,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="worker pool processes")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="loa-bench-"))
-    redis_server = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis_server = EmbeddedRedis(work)
-        redis_server.start()
-        redis_url = redis_server.url
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work / 'bench.db'}"
-    engine = make_engine(database_url)
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    emulator = Emulator().start()
-    rows: list[tuple[str, str]] = []
-    try:
-        # ---- 1. latency ------------------------------------------------------
-        emulator.set_limits(global_per_second=1000)
-        readers = [emulator.create_user(900_000 + n)["id"] for n in range(args.articles)]
-        base = baseline_latency(emulator, readers, min(args.articles, 100))
-        emulator.reset()
-        env = worker_env(
-            database_url, redis_url, work, TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=emulator.base_url,
-        )  # fmt: skip
-        app = create_celery_app(load_settings(None, environ=env))
-        app.control.purge()
-        worker = start_worker(env, work, concurrency=args.workers)
-        readers = [emulator.create_user(800_000 + n)["id"] for n in range(args.articles)]
-        stored_at: dict[int, float] = {}
-        try:
-            time.sleep(3)  # worker start-up is not part of the latency
-            for n, reader in enumerate(readers):
-                stored_at[reader] = time.monotonic()
-                with write_session(factory) as session:
-                    result = upsert_article(session, article(n), source=None)
-                    (delivery_id,) = ledger.plan_deliveries(
-                        session, result.article_id, [str(reader)]
-                    )
-                app.send_task("loa.publish", args=(delivery_id,))
-                time.sleep(0.05)
-            wait_for(lambda: settled(factory) >= args.articles, timeout=300, what="latency run")
-        finally:
-            stop_worker(worker)
-        latencies = [m.accepted_at - stored_at[m.chat_id] for m in emulator.sent()]
-        p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
-        b50 = statistics.median(base)
-        rows.append(
-            (
-                "stored → accepted p50",
-                f"{p50 * 1000:.0f} ms ({p50 / b50:.1f}× bare send {b50 * 1000:.0f} ms)",
-            )
-        )
-        rows.append(("stored → accepted p95", f"{p95 * 1000:.0f} ms (goal < 300 ms)"))
-
-        # ---- 2 and 3. fan-out at the cap, then at 1000/s ------------------------
-        for cap in (30, 1000):
-            emulator.reset()
-            emulator.set_limits(global_per_second=cap)
-            with write_session(factory) as session:
-                session.query(Delivery).delete()
-            chats = [
-                emulator.create_chat("channel", chat_id=-1009_000_000_000 - n - cap * 100_000)["id"]
-                for n in range(args.chats)
-            ]
-            env_cap = dict(env, LOA_PUBLISH=f'{{"global_per_second": {cap}}}')
-            app.control.purge()
-            with write_session(factory) as session:
-                result = upsert_article(session, article(10_000 + cap), source=None)
-                ids = ledger.plan_deliveries(session, result.article_id, [str(c) for c in chats])
-            worker = start_worker(env_cap, work, concurrency=args.workers)
-            try:
-                time.sleep(3)
-                for delivery_id in ids:
-                    app.send_task("loa.publish", args=(delivery_id,))
-                wait_for(
-                    partial(all_settled, factory, len(ids)), timeout=3600, what=f"fan-out {cap}/s"
-                )
-            finally:
-                stop_worker(worker)
-            sent = emulator.sent()
-            per_chat = Counter(m.chat_id for m in sent)
-            times = sorted(m.accepted_at for m in sent)
-            rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-            lost = len(chats) - len(per_chat)
-            dupes = sum(n - 1 for n in per_chat.values())
-            throttled = sum(1 for c in emulator.calls() if c["status"] == 429)
-            result_text = (
-                f"{rate:.1f} msg/s = {rate / cap:.2f}× cap; "
-                f"lost {lost}, dupes {dupes}, 429s {throttled}"
-            )
-            rows.append((f"fan-out {args.chats} chats, cap {cap}/s", result_text))
-    finally:
-        emulator.stop()
-        engine.dispose()
-        if redis_server is not None:
-            redis_server.stop()
-    width = max(len(k) for k, _ in rows)
-    print(f"{'measure'.ljust(width)}  result")
-    for key, value in rows:
-        print(f"{key.ljust(width)}  {value}")
+    with bench_services() as services:
+        rows = run(args, services)
+    print_table(rows)
     return 0
 
 

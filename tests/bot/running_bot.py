@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,6 +50,10 @@ class RunningBot:
         sent = self.wait_for(lambda: self.emulator.sent(chat_id)[before:])
         record: MessageRecord = sent[0]
         return record
+
+    def message(self, chat_id: int, message_id: int) -> MessageRecord:
+        """The bot's message `message_id` in a chat as it is now (after any edits)."""
+        return next(m for m in self.emulator.sent(chat_id) if m.message_id == message_id)
 
     def press(self, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
         """Press a button and return the bot's answerCallbackQuery call."""
@@ -100,3 +104,18 @@ def running_bot(
         loop.call_soon_threadsafe(stop.set)
         thread.join(15)
         loop.close()
+
+
+@contextmanager
+def bot_with_readers(
+    emulator: Emulator,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    readers: Mapping[int, str | None],
+) -> Iterator[RunningBot]:
+    """The running bot with Telegram's rate limits off and these readers (id → language_code)."""
+    emulator.set_limits(enabled=False)
+    for user_id, language in readers.items():
+        emulator.create_user(user_id, f"Reader {user_id}", language_code=language)
+    with running_bot(emulator, settings, factory) as running:
+        yield running

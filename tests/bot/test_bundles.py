@@ -19,7 +19,7 @@ from news.readers import set_digest, set_quiet_hours
 from news.reconcile import find_due_work, stale_articles
 from news.subscriptions import subscribe
 from telegram_emulator import Emulator
-from tests.bot.running_bot import RunningBot, running_bot
+from tests.bot.running_bot import RunningBot, bot_with_readers
 from tests.helpers import extracted, store_article
 
 READER = 4001
@@ -171,9 +171,7 @@ def test_quiet_hours_then_turning_them_off_releases_what_waited(
 def bot(
     telegram_emulator: Emulator, settings: Settings, factory: sessionmaker[Session]
 ) -> Iterator[RunningBot]:
-    telegram_emulator.set_limits(enabled=False)
-    telegram_emulator.create_user(READER, "Lan", language_code="vi")
-    with running_bot(telegram_emulator, settings, factory) as running:
+    with bot_with_readers(telegram_emulator, settings, factory, {READER: "vi"}) as running:
         yield running
 
 

@@ -15,7 +15,7 @@ from bot.commands.fallback import COMMANDS
 from config.settings import Settings
 from news.db import make_engine, make_session_factory
 from telegram_emulator import Emulator
-from tests.bot.running_bot import BOT_USERNAME, RunningBot, running_bot
+from tests.bot.running_bot import BOT_USERNAME, RunningBot, bot_with_readers, running_bot
 from tests.helpers import extracted, store_article
 
 READER = 1001
@@ -36,10 +36,8 @@ def buttons(record: object) -> list[tuple[str, str]]:
 def bot(
     telegram_emulator: Emulator, settings: Settings, factory: sessionmaker[Session]
 ) -> Iterator[RunningBot]:
-    telegram_emulator.set_limits(enabled=False)
-    telegram_emulator.create_user(READER, "Lan", language_code="vi")
-    telegram_emulator.create_user(EN_READER, "Ann", language_code="en-US")
-    with running_bot(telegram_emulator, settings, factory) as running:
+    readers = {READER: "vi", EN_READER: "en-US"}
+    with bot_with_readers(telegram_emulator, settings, factory, readers) as running:
         yield running
 
 
@@ -68,7 +66,7 @@ def test_start_welcomes_in_the_readers_language_with_category_buttons(
     # a category button turns the welcome into that category's headlines, in place
     data = labels[2][1]
     assert bot.press(READER, vi.message_id, data)["text"] is None  # answered after the edit
-    edited = next(m for m in bot.emulator.sent(READER) if m.message_id == vi.message_id)
+    edited = bot.message(READER, vi.message_id)
     assert len(edited.edits) == 1
     assert "Tin mới nhất – Thế giới" in (edited.text or "")
 

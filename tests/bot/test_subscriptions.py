@@ -22,7 +22,7 @@ from news.readers import set_digest
 from news.status import current_status
 from news.subscriptions import subscribe
 from telegram_emulator import Emulator
-from tests.bot.running_bot import BOT_USERNAME, TOKEN, RunningBot, running_bot
+from tests.bot.running_bot import BOT_USERNAME, TOKEN, RunningBot, bot_with_readers, running_bot
 from tests.bot.test_reader_commands import buttons
 from tests.helpers import extracted, store_article
 
@@ -37,11 +37,8 @@ T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 def bot(
     telegram_emulator: Emulator, settings: Settings, factory: sessionmaker[Session]
 ) -> Iterator[RunningBot]:
-    telegram_emulator.set_limits(enabled=False)
-    telegram_emulator.create_user(READER, "Lan", language_code="vi")
-    telegram_emulator.create_user(OTHER, "Minh", language_code="vi")
-    telegram_emulator.create_user(EN_READER, "Ann", language_code="en")
-    with running_bot(telegram_emulator, settings, factory) as running:
+    readers = {READER: "vi", OTHER: "vi", EN_READER: "en"}
+    with bot_with_readers(telegram_emulator, settings, factory, readers) as running:
         yield running
 
 
@@ -117,7 +114,7 @@ def test_mysubs_remove_button_edits_in_place_and_only_touches_the_pressers_data(
     assert subscribe(factory, OTHER, keywords="bao chi").created is False  # still there
     answer = bot.press(READER, listing.message_id, buttons(listing)[0][1])
     assert answer["text"] == "Đã bỏ theo dõi."
-    edited = next(m for m in bot.emulator.sent(READER) if m.message_id == listing.message_id)
+    edited = bot.message(READER, listing.message_id)
     assert [label for label, _ in buttons(edited)] == ["✖ Từ khóa: bao chi"]
     assert "Đã bỏ theo dõi “Từ khóa: bao chi”" in (
         bot.ask(READER, "/unsubscribe bao chi").text or ""
@@ -135,7 +132,7 @@ def test_deep_link_asks_once_then_subscribes_on_the_tap(
     [(label, data)] = buttons(offer)
     assert label == "✅ Subscribe"
     bot.press(EN_READER, offer.message_id, data)
-    edited = next(m for m in bot.emulator.sent(EN_READER) if m.message_id == offer.message_id)
+    edited = bot.message(EN_READER, offer.message_id)
     assert edited.text == "Subscribed to “Thế giới”. New articles will be sent to you here."
     assert "Thế giới" in (bot.ask(EN_READER, "/mysubs").reply_markup or {}).__repr__()
     everything = bot.ask(READER, "/start all")
