@@ -136,6 +136,9 @@ class ChannelRegistry:
             row.can_post, row.can_edit = result.can_post, result.can_edit
             row.checked_at = utcnow()
             if result.can_post:
+                if row.status == ChannelStatus.FAILED:
+                    recovered = f"channel {configured} works again"
+                    record_event(session, EventKind.CHANNEL_RECOVERED, recovered)
                 row.status, row.last_error = ChannelStatus.OK, result.problem
         if not result.can_post:
             self.mark_failed(configured, result.problem or "the bot may not post here")

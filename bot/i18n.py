@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from bot.i18n_editors import EDITOR_STRINGS
+
 VI: Final = "vi"
 EN: Final = "en"
 LANGUAGES: Final = (VI, EN)
@@ -115,6 +117,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
             "mặc định {tz})"
         ),
         "tz_done": "Múi giờ của bạn: {tz}.",
+        **EDITOR_STRINGS["vi"],
     },
     EN: {
         "welcome": (
@@ -214,6 +217,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
             "default {tz})"
         ),
         "tz_done": "Your time zone: {tz}.",
+        **EDITOR_STRINGS["en"],
     },
 }
 

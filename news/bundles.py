@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import utcnow, write_session
+from news.events import record_event
 from news.ledger import DEFAULT_STUCK_AFTER, claimable_state
-from news.models import Delivery, DeliveryState
+from news.models import Delivery, DeliveryState, EventKind
 
 #: Headlines per summary message: 20 lines of a title (cut at 150 characters)
 #: and a time stay under Telegram's 4096 characters, so one batch is one message.
@@ -84,6 +85,7 @@ def claim_batch(
             )
         )
         taken: list[Delivery] = []
+        retried = 0
         for row in rows:
             if row.state == DeliveryState.SENDING:
                 if row.possible_duplicate:
@@ -91,12 +93,20 @@ def claim_batch(
                     row.last_error = "stuck in sending twice; not retried again"
                     continue
                 row.possible_duplicate = True
+                retried += 1
             row.state = DeliveryState.SENDING
             row.claimed_at = now
             row.attempts += 1
             taken.append(row)
         if not taken:
             return None
+        if retried:
+            record_event(
+                session,
+                EventKind.POSSIBLE_DUPLICATE,
+                f"a summary of {retried} held alerts to {chat_id} was retried after a crash: "
+                "the reader may get it twice",
+            )
         return HeldBatch(
             chat_id,
             str(taken[0].bundle),

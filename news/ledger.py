@@ -18,7 +18,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import utcnow, write_session
-from news.models import Delivery, DeliveryState
+from news.events import record_event
+from news.models import Delivery, DeliveryState, EventKind
 
 DEFAULT_STUCK_AFTER = timedelta(minutes=10)
 PLAN_CHUNK = 500
@@ -134,6 +135,13 @@ def claim(
                 row.last_error = "stuck in sending twice; not retried again"
                 return None
             row.possible_duplicate = True
+            record_event(
+                session,
+                EventKind.POSSIBLE_DUPLICATE,
+                f"delivery {row.id} to {row.chat_id} was retried after a crash: "
+                "the chat may show the article twice",
+                article_id=row.article_id,
+            )
         row.state = DeliveryState.SENDING
         row.claimed_at = now
         row.attempts += 1

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from news.alerts import pending_backlog
 from news.db import utcnow
 from news.models import (
     Article,
@@ -42,6 +43,24 @@ class Status:
     #: latest recent move of each source that changed its host or port
     source_warnings: list[str] = field(default_factory=list)
     readers: ReaderCounts = field(default_factory=lambda: ReaderCounts(0, 0, 0, 0))
+    #: every source the database knows, with its health (the bot's /status, /sources)
+    sources: list[SourceHealth] = field(default_factory=list)
+    #: deliveries created in the last hour, by state
+    last_hour: dict[str, int] = field(default_factory=dict)
+    #: deliveries waiting to be sent on their own (held digest rows left out)
+    backlog: int = 0
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One source's polling health as its state row records it."""
+
+    name: str
+    healthy: bool
+    last_success_at: datetime | None
+    last_polled_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,8 @@ def current_status(
     factory: sessionmaker[Session], *, events: int = 10, now: datetime | None = None
 ) -> Status:
     """Read the snapshot in one short session."""
-    since = (now or utcnow()) - MOVE_WARNING_FOR
+    now = now or utcnow()
+    since = now - MOVE_WARNING_FOR
     with factory() as session:
         rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
         by_state = {state: count for state, count in rows}
@@ -93,7 +113,41 @@ def current_status(
             recent_events=[f"{e.created_at:%Y-%m-%d %H:%M} {e.kind}: {e.message}" for e in recent],
             source_warnings=list(latest.values()),
             readers=_reader_counts(session),
+            sources=_source_health(session),
+            last_hour=_last_hour(session, now),
+            backlog=pending_backlog(session),
         )
+
+
+def _source_health(session: Session) -> list[SourceHealth]:
+    rows = session.execute(
+        select(Source.name, SourceState)
+        .outerjoin(SourceState, SourceState.source_id == Source.id)
+        .order_by(Source.name)
+    )
+    return [
+        SourceHealth(name, True, None, None, 0, None)
+        if state is None
+        else SourceHealth(
+            name,
+            state.healthy,
+            state.last_success_at,
+            state.last_polled_at,
+            state.consecutive_failures,
+            state.last_error,
+        )
+        for name, state in rows
+    ]
+
+
+def _last_hour(session: Session, now: datetime) -> dict[str, int]:
+    rows = session.execute(
+        select(Delivery.state, func.count())
+        .where(Delivery.created_at >= now - timedelta(hours=1))
+        .group_by(Delivery.state)
+    )
+    counts = {state: int(count) for state, count in rows}
+    return {state.value: counts.get(state, 0) for state in DeliveryState}
 
 
 def _reader_counts(session: Session) -> ReaderCounts:
