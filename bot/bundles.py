@@ -21,6 +21,7 @@ from bot.render import BotRequest
 from news import bundles
 from news.db import utcnow
 from news.models import Article, ArticleStatus
+from news.pauses import is_chat_paused
 from news.reader_schedule import DIGEST
 from news.readers import reader_language
 
@@ -48,6 +49,9 @@ class BundleSender:
 
     def send_due(self, chat_id: str, *, now: datetime | None = None) -> BundleOutcome:
         """Claim and send batches until none is due, or one must wait or failed."""
+        with self.factory() as session:
+            if is_chat_paused(session, chat_id):  # held on: the reconciler comes back
+                return BundleOutcome(0)
         stuck_after = timedelta(seconds=self.settings.publish.stuck_after_seconds)
         sent = 0
         while True:

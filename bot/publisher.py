@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import ChannelRegistry
@@ -25,9 +26,13 @@ from bot.render import BotRequest, RenderOptions, plain_text_fallback, render_po
 from bot.senders import Sender
 from config.settings import Settings
 from news import ledger
-from news.db import utcnow
-from news.models import Article
+from news.db import utcnow, write_session
+from news.models import Article, Delivery, DeliveryState
+from news.pauses import is_chat_paused
 from news.readers import reader_language
+
+#: How often a paused chat's rows are looked at again (they stay pending meanwhile).
+PAUSE_RECHECK_SECONDS = 60.0
 
 
 class PublishStatus(enum.StrEnum):
@@ -91,6 +96,8 @@ class Publisher:
 
     def publish(self, delivery_id: int, *, now: datetime | None = None) -> PublishOutcome:
         """Send delivery `delivery_id` if it is due and unclaimed; record what happened."""
+        if self._chat_paused(delivery_id):
+            return self._defer_paused(delivery_id, now or utcnow())
         stuck_after = timedelta(seconds=self.settings.publish.stuck_after_seconds)
         claimed = ledger.claim(self.factory, delivery_id, now=now, stuck_after=stuck_after)
         if claimed is None:
@@ -117,6 +124,41 @@ class Publisher:
                 ledger.mark_progress(self.factory, claimed.id, ids, methods)
         ledger.mark_sent(self.factory, claimed.id, ids, methods=methods, article_version=version)
         return PublishOutcome(claimed.id, PublishStatus.SENT, tuple(ids))
+
+    def _chat_paused(self, delivery_id: int) -> bool:
+        """Whether an editor paused the chat of `delivery_id` (or everything)."""
+        with self.factory() as session:
+            chat = session.scalar(select(Delivery.chat_id).where(Delivery.id == delivery_id))
+            return chat is not None and is_chat_paused(session, chat)
+
+    def _defer_paused(self, delivery_id: int, now: datetime) -> PublishOutcome:
+        """Leave a paused chat's due row pending, due again in PAUSE_RECHECK_SECONDS.
+
+        Only the caller that moves the row's due time forward reports DEFERRED
+        (and so re-enqueues it); a duplicate task or the reconciler sees it not
+        due and stops, so waiting rows do not multiply their tasks.
+        """
+        later = now + timedelta(seconds=PAUSE_RECHECK_SECONDS)
+        with write_session(self.factory) as session:
+            moved = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == delivery_id,
+                    Delivery.state == DeliveryState.PENDING,
+                    Delivery.bundle.is_(None),  # held rows are news.bundles' to send
+                    or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                )
+                .values(next_attempt_at=later, last_error="chat paused by an editor")
+                .returning(Delivery.id)
+            ).first()
+        if moved is None:
+            return PublishOutcome(delivery_id, PublishStatus.SKIPPED)
+        return PublishOutcome(
+            delivery_id,
+            PublishStatus.DEFERRED,
+            error="chat paused by an editor",
+            retry_in=PAUSE_RECHECK_SECONDS,
+        )
 
     def _record(
         self, claimed: ledger.ClaimedDelivery, sent: Sent, ids: list[int], methods: list[str]

@@ -13,6 +13,8 @@ class and show a clear message. Each carries the context needed to act on it
     │   └── ExtractionError          the page is not an article we can read
     │       └── LegacyEncodingError  TCVN3/VNI font encoding (news.extract.charset)
     ├── ServiceError                 an embedded service (Redis) failed to start
+    ├── EditorialError               an editor's action was refused (message safe to show)
+    │   └── ArticleNotFound          no article matches the id or URL given
     └── DeliveryError                a message could not be delivered (bot.errors)
         ├── TelegramApiError         Telegram answered with an error (code, description)
         ├── TelegramNetworkError     Telegram could not be reached (timeout, connection)
@@ -29,7 +31,9 @@ from __future__ import annotations
 from config.errors import ConfigError, LoaError
 
 __all__ = [
+    "ArticleNotFound",
     "ConfigError",
+    "EditorialError",
     "ExtractionError",
     "FetchError",
     "LoaError",
@@ -66,3 +70,15 @@ class ExtractionError(SourceError):
 
 class ServiceError(LoaError):
     """An embedded service (such as the bundled Redis server) failed."""
+
+
+class EditorialError(LoaError):
+    """An editor's action was refused; the message says why and is safe to show them.
+
+    Raised by the service layer (news.editorial) that the bot, the CLI and the
+    HTTP API share, so each can show the same sentence (no paths, no secrets).
+    """
+
+
+class ArticleNotFound(EditorialError):
+    """No stored article matches the id or URL an editor gave."""

@@ -19,6 +19,7 @@ from config.settings import SourceConfig
 from news.bundles import chats_with_due_bundles
 from news.ledger import DEFAULT_STUCK_AFTER, due_delivery_ids
 from news.models import Article, ArticleStatus, Delivery, DeliveryState, Source, SourceState
+from news.pauses import paused_sources
 
 OVERDUE_FACTOR = 3
 #: polls answered 304 record themselves only every NOT_MODIFIED_HEARTBEAT (10 min)
@@ -43,19 +44,24 @@ def find_due_work(
     *,
     stuck_after: timedelta = DEFAULT_STUCK_AFTER,
 ) -> DueWork:
-    """Pending or stuck deliveries, and sources not polled for 3 intervals (+ slack)."""
+    """Pending or stuck deliveries, and sources not polled for 3 intervals (+ slack).
+
+    A source an editor paused is never overdue: its polls stop until resumed.
+    """
     rows = session.execute(
         select(Source.name, SourceState.last_polled_at).join(
             SourceState, SourceState.source_id == Source.id
         )
     )
     last_polled = {name: polled for name, polled in rows}
+    paused = paused_sources(session, [cfg.name for cfg in sources])  # editors stopped these
     overdue = [
         cfg.name
         for cfg in sources
         if (last := last_polled.get(cfg.name)) is None
         or now - last > timedelta(seconds=cfg.poll_interval * OVERDUE_FACTOR) + OVERDUE_SLACK
     ]
+    overdue = [name for name in overdue if name not in paused]
     due = due_delivery_ids(session, now=now, stuck_after=stuck_after)
     bundles = chats_with_due_bundles(session, now=now, stuck_after=stuck_after)
     return DueWork(due, overdue, stale_articles(session, now=now), bundles)
