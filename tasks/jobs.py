@@ -11,16 +11,18 @@ from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.bundles import BundleSender
 from bot.corrections import Corrector, stale_deliveries
 from feeds.cache import rebuild_all
-from news.announce import announce_poll
 from news.db import utcnow
 from news.errors import SourceError
+from news.pauses import is_source_paused
 from news.poll import poll_source as poll_service
 from news.recheck import recheck_source as recheck_service
 from news.reconcile import find_due_work
+from tasks.actions import announce_report
 from tasks.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ def later(task: Any, args: tuple[Any, ...], seconds: float | None) -> bool:
 def poll_source(source_name: str) -> None:
     """Poll one source; announce what is new and schedule a feed rebuild."""
     rt = get_runtime()
+    if _paused(rt.factory, source_name):
+        return
     lock = rt.redis.lock(f"loa:poll:{source_name}", timeout=POLL_LOCK_SECONDS, blocking=False)
     if not lock.acquire(blocking=False):
         log.info("poll of %s already running; skipped", source_name)
@@ -67,16 +71,16 @@ def poll_source(source_name: str) -> None:
         source_name, report.links, len(report.new), len(report.updated),
         len(report.announce), " (not modified)" if report.not_modified else "",
     )  # fmt: skip
-    planned = announce_poll(
-        rt.factory,
-        report,
-        rt.settings.effective_routes(),
-        rt.settings.publish,
-        default_tz=rt.settings.timezone,
-    )
-    for item in planned:
-        later(publish, (item.delivery_id,), item.delay_seconds)
-    _follow_up(report.updated, feeds_changed=report.changed)
+    announce_report(rt.settings, rt.factory, report)  # the same follow-up as poll_now's
+
+
+def _paused(factory: sessionmaker[Session], source_name: str) -> bool:
+    """Whether an editor paused this source (or everything): then it is not fetched."""
+    with factory() as session:
+        paused = is_source_paused(session, source_name)
+    if paused:
+        log.debug("%s is paused; not polled", source_name)
+    return paused
 
 
 def _follow_up(changed_articles: list[int], *, feeds_changed: bool) -> None:
@@ -116,6 +120,8 @@ def send_bundle(chat_id: str) -> None:
 def recheck_source(source_name: str) -> None:
     """Re-fetch a source's young articles to catch corrections and withdrawals."""
     rt = get_runtime()
+    if _paused(rt.factory, source_name):
+        return
     source_cfg = rt.settings.source(source_name)
     report = recheck_service(rt.factory, rt.reading(source_cfg))
     log.info(
