@@ -5,6 +5,10 @@ tests mount their own adapters or point at a local server). It sends a
 User-Agent naming Loa, asks for gzip, retries 5xx and connection errors with
 backoff, caps the body size and the number of redirects, and turns every
 failure into a :class:`news.errors.FetchError` carrying the URL.
+
+Given a `check` (news.ssrf builds one for addresses from outside the config),
+the fetcher follows redirects itself and calls it on every hop's URL before
+requesting it, so a redirect cannot lead where the first URL was not allowed.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 import logging
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
@@ -100,8 +105,11 @@ class Fetcher:
         max_seconds: float = DEFAULT_MAX_SECONDS,
         gate: HostGate | None = None,
         respect_robots: bool = True,
+        check: Callable[[str], object] | None = None,
     ):
         self.session = session or make_session()
+        #: called with each URL (every redirect hop) before it is requested; raises to refuse
+        self.check = check
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
@@ -153,15 +161,31 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         deadline = time.monotonic() + self.max_seconds
+        checked = self.check is not None
         try:
-            with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as resp:
-                response_headers = {k.lower(): v for k, v in resp.headers.items()}
-                if resp.status_code == 304:
-                    return FetchResult(resp.url, 304, b"", response_headers, not_modified=True)
-                if resp.status_code >= 400:
-                    raise FetchError(f"HTTP {resp.status_code}", url=url, status=resp.status_code)
-                content = self._read_capped(resp, url, deadline)
-                return FetchResult(resp.url, resp.status_code, content, response_headers)
+            for _hop in range(MAX_REDIRECTS + 1):
+                if time.monotonic() > deadline:
+                    raise FetchError(self._too_slow, url=url)
+                if self.check is not None:
+                    self.check(url)
+                with self.session.get(
+                    url, headers=headers, timeout=self.timeout, stream=True,
+                    allow_redirects=not checked,
+                ) as resp:  # fmt: skip
+                    target = self.session.get_redirect_target(resp) if checked else None
+                    if target is not None:
+                        url = urljoin(resp.url, target)
+                        continue
+                    response_headers = {k.lower(): v for k, v in resp.headers.items()}
+                    if resp.status_code == 304:
+                        return FetchResult(resp.url, 304, b"", response_headers, not_modified=True)
+                    if resp.status_code >= 400:
+                        raise FetchError(
+                            f"HTTP {resp.status_code}", url=url, status=resp.status_code
+                        )
+                    content = self._read_capped(resp, url, deadline)
+                    return FetchResult(resp.url, resp.status_code, content, response_headers)
+            raise requests.TooManyRedirects()
         except requests.TooManyRedirects as exc:
             raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url) from exc
         except requests.Timeout as exc:
