@@ -49,6 +49,7 @@ from news.text import normalize_text, slugify
 
 __all__ = [
     "FTS_TABLE",
+    "MAX_RESULTS",
     "MAX_WORDS",
     "MAX_WORD_CHARS",
     "PG_INDEX",
@@ -64,6 +65,8 @@ __all__ = [
 #: pasted 20,000-character message costs no more than a short one.
 MAX_WORDS = 10
 MAX_WORD_CHARS = 40
+#: The newest this many matches are ranked, counted and can be paged through.
+MAX_RESULTS = 1_000
 #: Input beyond this is ignored before folding (10 words × 40 characters fit easily).
 _MAX_INPUT_CHARS = 2_000
 
@@ -89,6 +92,7 @@ class SearchPage:
     """One page of hits, how many match in all, and the folded words searched."""
 
     items: list[SearchHit]
+    #: how many match, counted up to MAX_RESULTS (search) or one past the page (latest)
     total: int
     words: tuple[str, ...]
 
@@ -136,6 +140,13 @@ def search_page(
     shift this by a few characters). Both databases compute the same order,
     so paging is stable and tests hold on both.
 
+    At most the MAX_RESULTS newest matches are ranked and counted: a query
+    matching a fifth of all articles ("cua ban") would otherwise rank and
+    count every one of them on every page (bench/bot.py: 15,000 matches cost
+    over 100 ms on PostgreSQL, whose GIN index sends each match to the table),
+    and nobody pages past a thousand results. `total` is therefore at most
+    MAX_RESULTS; when it equals it, say "1000+".
+
     Never raises on reader input: an empty query (or one with no letters)
     returns an empty page.
     """
@@ -145,40 +156,55 @@ def search_page(
     with factory() as session:
         dialect = session.get_bind().dialect.name
         found = _candidates(words, dialect)
-        counted = (
-            session.scalar(select(func.count()).select_from(found.source).where(*found.where)) or 0
-        )
-        if counted <= page * size:
-            return SearchPage([], counted, words)
-        ranked = session.scalars(
-            select(found.id)
+        newest = (
+            select(
+                found.id.label("id"),
+                found.moment.label("moment"),
+                found.title_len.label("title_len"),
+                found.search_text.label("search_text"),
+            )
             .select_from(found.source)
             .where(*found.where)
+            .order_by(found.moment.desc(), found.id.desc())
+            .limit(MAX_RESULTS)
+            .subquery()
+        )
+        pool = _Candidates(
+            newest, newest.c.id, newest.c.moment, newest.c.title_len, newest.c.search_text, []
+        )
+        ranked = session.execute(
+            select(pool.id, func.count().over())
             .order_by(
-                _day(found.moment, _utc_offset(tz), dialect).desc(),
-                _title_hits(words, found, dialect).desc(),
-                found.moment.desc(),
-                found.id.desc(),
+                _day(pool.moment, _utc_offset(tz), dialect).desc(),
+                _title_hits(words, pool, dialect).desc(),
+                pool.moment.desc(),
+                pool.id.desc(),
             )
             .limit(size)
             .offset(page * size)
         ).all()
-        rows = session.execute(_HIT_COLUMNS.where(Article.id.in_(ranked)))
+        if not ranked:  # nothing matches, or a page past the end (a stale button)
+            total = session.scalar(select(func.count()).select_from(newest)) or 0
+            return SearchPage([], total, words)
+        ids = [article_id for article_id, _ in ranked]
+        rows = session.execute(_HIT_COLUMNS.where(Article.id.in_(ids)))
         by_id = {hit.article_id: hit for hit in _hits(rows)}
-        return SearchPage([by_id[i] for i in ranked if i in by_id], counted, words)
+        return SearchPage([by_id[i] for i in ids if i in by_id], ranked[0][1], words)
 
 
 def latest_hits(factory: sessionmaker[Session], *, page: int, size: int) -> SearchPage:
     """Page `page` of the newest active articles as hits: an empty inline query shows these.
 
     Ordered like the bot's /latest (news.reader_queries.headline_page), but
-    with what an inline result needs that a headline does not (id, lead).
+    with what an inline result needs that a headline does not (id, lead);
+    `total` counts only up to one past the page, which tells whether there is more.
     """
     if page < 0 or size < 1:
         return SearchPage([], 0, ())
     with factory() as session:
         active = Article.status == ArticleStatus.ACTIVE
-        total = session.scalar(select(func.count(Article.id)).where(active)) or 0
+        upto = select(Article.id).where(active).limit((page + 1) * size + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(upto)) or 0
         rows = session.execute(
             _HIT_COLUMNS.where(active)
             .order_by(

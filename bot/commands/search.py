@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 from bot.commands.common import Deps, deps, lang
 from bot.commands.latest import MAX_QUERY_CHARS, NO_PREVIEW, Rendered
 from bot.i18n import t
-from news.search import query_words, search_page
+from news.search import MAX_RESULTS, query_words, search_page
 
 PAGE_SIZE = 5
 PREFIX = "srch:"
@@ -38,7 +38,10 @@ def page_data(words: tuple[str, ...], page: int) -> str | None:
 
 
 def render_page(d: Deps, language: str, words: tuple[str, ...], page: int) -> Rendered | None:
-    """The results page's text and buttons; None when it lies past the end (or nothing matches)."""
+    """The results page's text and buttons; None when it lies past the end (or nothing matches).
+
+    Search ranks the newest 1,000 matches at most (news.search.MAX_RESULTS): "1000+".
+    """
     result = search_page(d.factory, " ".join(words), page=page, size=PAGE_SIZE, tz=d.settings.tz)
     if not result.items:
         return None
@@ -47,7 +50,7 @@ def render_page(d: Deps, language: str, words: tuple[str, ...], page: int) -> Re
         language,
         "search_title",
         query=" ".join(result.words),
-        total=result.total,
+        total=f"{result.total}+" if result.total >= MAX_RESULTS else result.total,
         page=page + 1,
         pages=pages,
     )
