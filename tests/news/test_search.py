@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import make_session_factory
 from news.migrate import alembic_config, upgrade
 from news.models import Article, ArticleStatus
-from news.search import MAX_WORDS, query_words, search_page
+from news.search import MAX_RESULTS, MAX_WORDS, query_words, search_page
+from news.store import search_text
 from tests.helpers import extracted, store_article
 from tests.news.test_identity_migration import fresh_engine
 
@@ -202,3 +203,24 @@ def test_the_migration_indexes_existing_rows_and_walks_down_and_up(
     add(factory, 2, "Đảng bộ xã")  # no triggers any more: nothing to keep current
     upgrade(fresh_engine)
     assert titles(factory, "dang bo") == ["Đại hội Đảng bộ tỉnh", "Đảng bộ xã"]
+
+
+def test_only_the_newest_max_results_matches_are_ranked_and_counted(
+    factory: sessionmaker[Session],
+) -> None:
+    rows = []
+    for n in range(MAX_RESULTS + 5):
+        title, url = f"Tin nông thôn mới {n}", f"http://portal.test/nong-thon/{n}.html"
+        when = T0 - timedelta(hours=n)
+        rows.append(
+            {"identity": url, "identity_key": url, "url": url, "canonical_url": url,
+             "title": title, "search_text": search_text(title, ""), "published_at": when,
+             "first_seen_at": when, "updated_at": when, "content_hash": str(n)}
+        )  # fmt: skip
+    with factory.begin() as session:
+        session.execute(insert(Article), rows)
+    first = search_page(factory, "nong thon", page=0, size=20)
+    assert first.total == MAX_RESULTS and first.items[0].title == "Tin nông thôn mới 0"
+    last = search_page(factory, "nong thon", page=MAX_RESULTS // 20 - 1, size=20)
+    assert last.items[-1].title == f"Tin nông thôn mới {MAX_RESULTS - 1}"
+    assert search_page(factory, "nong thon", page=MAX_RESULTS // 20, size=20).items == []
