@@ -21,6 +21,7 @@ from telegram.ext import (
 
 from bot.commands import (
     catalog,
+    editors,
     fallback,
     inline,
     latest,
@@ -67,6 +68,8 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler, filters=new))
+    for editor_handler in editors.handlers(new):  # commands and `ed:` buttons, editors only
+        application.add_handler(editor_handler)
     application.add_handler(
         CallbackQueryHandler(subscriptions.subscription_button, pattern=r"^(sub|uns):")
     )

@@ -13,9 +13,11 @@ from typing import Any
 from celery import shared_task
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts import AlertSender
 from bot.bundles import BundleSender
 from bot.corrections import Corrector, stale_deliveries
 from feeds.cache import rebuild_all
+from news.alerts import check_backlog
 from news.db import utcnow
 from news.errors import SourceError
 from news.pauses import is_source_paused
@@ -183,6 +185,8 @@ def reconcile() -> None:
         poll_source.delay(name)
     for article_id in due.stale_article_ids:
         fix_posts.delay(article_id)
+    check_backlog(rt.factory, rt.settings.backlog_alert_threshold)
+    send_alerts.delay()
     if due.delivery_ids or due.source_names or due.bundle_chats:
         log.info(
             "reconcile: re-enqueued %d deliveries, %d polls, %d held-alert chats",
@@ -190,6 +194,16 @@ def reconcile() -> None:
             len(due.source_names),
             len(due.bundle_chats),
         )
+
+
+@shared_task(name="loa.send_alerts", ignore_result=True)
+def send_alerts() -> None:
+    """Plan the editors' alerts for new events and send the due ones (see bot.alerts)."""
+    rt = get_runtime()
+    outcome = AlertSender(rt.publisher).run()
+    if outcome.sent or outcome.failed:
+        log.info("alerts: %d sent, %d failed", outcome.sent, outcome.failed)
+    later(send_alerts, (), outcome.retry_in)
 
 
 @shared_task(name="loa.check_channels", ignore_result=True)

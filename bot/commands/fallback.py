@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.commands.common import lang
+from bot.commands.common import DEPS_KEY, Deps, lang
 from bot.i18n import EN, VI, t
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,21 @@ COMMANDS = (
     "feeds",
     "start",
     "help",
+)
+#: Shown, after the readers' commands, only in editors' own chats and the editors' chat.
+EDITOR_COMMANDS = (
+    "status",
+    "find",
+    "republish",
+    "post",
+    "preview",
+    "withdraw",
+    "poll",
+    "pause",
+    "resume",
+    "retry",
+    "sources",
+    "channels",
 )
 
 
@@ -70,7 +86,26 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def set_commands(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu in Vietnamese (default) and English at start."""
+    """Publish the command menu in Vietnamese (default) and English at start.
+
+    Everyone sees the readers' commands; each editor's private chat, and the
+    editors' chat when there is one, also list the editors' commands (a chat
+    scope wins over the default one in Telegram's lookup).
+    """
+    found = application.bot_data[DEPS_KEY]
+    assert isinstance(found, Deps)
+    settings = found.settings
+    editor_chats: list[int | str] = list(dict.fromkeys(settings.editors))
+    if settings.editors_chat:
+        editor_chats.append(settings.editors_chat)
     for language, code in ((VI, None), (VI, "vi"), (EN, "en")):
         commands = [BotCommand(c, t(language, f"cmd_{c}")) for c in COMMANDS]
         await application.bot.set_my_commands(commands, language_code=code)
+        extra = [BotCommand(c, t(language, f"cmd_{c}")) for c in EDITOR_COMMANDS]
+        for chat in editor_chats:
+            try:
+                await application.bot.set_my_commands(
+                    commands + extra, scope=BotCommandScopeChat(chat), language_code=code
+                )
+            except TelegramError as exc:  # an editor who never wrote to the bot: no chat yet
+                log.warning("editors' command menu not set for chat %s: %s", chat, exc)
