@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from config.loader import load_settings, resolve_config_path
 from config.settings import Settings
+from loa.editor_cli import register as register_editor_commands
 from loa.entry import exit_code_for
 from loa.logs import redact_secrets, setup_logging
 from news.errors import ConfigError, LoaError
@@ -296,15 +297,22 @@ def db_upgrade(ctx: typer.Context) -> None:
 def poll(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Source name (default: all)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Poll paused sources too")] = False,
 ) -> None:
     """Poll sources once, in this process, and print what was found."""
+    from news.pauses import paused_sources
     from news.poll import poll_source
 
     settings = _settings(ctx)
     with _runtime(settings) as runtime:
         _require_schema(runtime)
         targets = [settings.source(name)] if name else settings.effective_sources()
+        with runtime.factory() as session:
+            paused = paused_sources(session, [source.name for source in targets])
         for source in targets:
+            if source.name in paused and not force:
+                typer.echo(f"{source.name}: paused by an editor; skipped (--force polls it)")
+                continue
             report = poll_source(runtime.factory, runtime.reading(source))
             typer.echo(
                 f"{source.name}: {report.links} links, {len(report.new)} new, "
@@ -434,6 +442,10 @@ def _or_exit_2(read: Callable[[], T]) -> T:
     except LoaError as exc:
         typer.echo(f"loa: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+# republish, post, withdraw, pause, resume, retry, find: the editors' commands
+register_editor_commands(app, _settings, _runtime)
 
 
 def _environ() -> dict[str, str]:

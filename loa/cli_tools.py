@@ -108,6 +108,9 @@ def print_status(snapshot: Status) -> None:
         f"bot readers: {r.readers} ({r.subscriptions} subscriptions); "
         f"blocked the bot: {r.blocked}; alerts held for digests or quiet hours: {r.held}"
     )
+    for paused in snapshot.pauses:
+        by = f" by {paused.created_by}" if paused.created_by is not None else ""
+        print(f"paused: {paused.label} (since {paused.created_at:%Y-%m-%d %H:%M} UTC{by})")
     for name, error in snapshot.failed_channels:
         print(f"failed channel {name}: {error}")
     for name, error in snapshot.unhealthy_sources:

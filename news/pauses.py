@@ -12,6 +12,8 @@ This module is the small read/write core that those callers import;
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +28,8 @@ from news.models import Channel, Pause, PauseKind
 
 #: The longest name a pause can hold (the column's width).
 MAX_NAME = 200
+#: A chat as the config and the ledger name it: '@name' or a numeric id.
+_CHAT = re.compile(r"@[A-Za-z0-9_]{1,64}|-?[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -64,14 +68,28 @@ def pause_target(kind: PauseKind | str, name: str = "") -> tuple[PauseKind, str]
         raise EditorialError(f"which {kind.value}? say {kind.value} NAME")
     if len(name) > MAX_NAME or any(not c.isprintable() or c.isspace() for c in name):
         raise EditorialError(f"{name[:40]!r} is not a {kind.value} name")
+    if kind is PauseKind.CHAT and not _CHAT.fullmatch(name):
+        raise EditorialError(f"{name[:40]!r} is not a chat: say @name or its numeric id")
     return kind, name
 
 
 def pause(
-    factory: sessionmaker[Session], kind: PauseKind | str, name: str = "", *, by: int | None = None
+    factory: sessionmaker[Session],
+    kind: PauseKind | str,
+    name: str = "",
+    *,
+    by: int | None = None,
+    sources: Collection[str] | None = None,
 ) -> bool:
-    """Pause a source, a chat or everything; True if it was not paused already."""
+    """Pause a source, a chat or everything; True if it was not paused already.
+
+    With `sources` (the configured names), a source not among them is refused:
+    a typo would otherwise pause nothing and say it did.
+    """
     kind, name = pause_target(kind, name)
+    if kind is PauseKind.SOURCE and sources is not None and name not in sources:
+        known = ", ".join(sorted(sources)) or "none"
+        raise EditorialError(f"no source named {name[:60]!r} (configured: {known})")
     row = {"kind": kind, "name": name, "created_by": by, "created_at": utcnow()}
     with write_session(factory) as session:
         # Two editors pausing at once: one row, the second is told it was paused already.

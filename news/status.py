@@ -24,6 +24,7 @@ from news.models import (
     Subscriber,
     Subscription,
 )
+from news.pauses import PauseInfo, pauses_in
 from news.subscriptions import blocked_count
 
 #: how long a source's move stays a warning (it may be a config mistake)
@@ -49,6 +50,8 @@ class Status:
     last_hour: dict[str, int] = field(default_factory=dict)
     #: deliveries waiting to be sent on their own (held digest rows left out)
     backlog: int = 0
+    #: what editors paused (kept in the database: a restart does not lift them)
+    pauses: list[PauseInfo] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def current_status(
             sources=_source_health(session),
             last_hour=_last_hour(session, now),
             backlog=pending_backlog(session),
+            pauses=pauses_in(session),
         )
 
 

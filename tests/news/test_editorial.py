@@ -401,6 +401,7 @@ def test_pause_and_resume_say_whether_anything_changed(factory: sessionmaker[Ses
         ("source", "a b", "is not a source name"),
         ("chat", "x" * 300, "is not a chat name"),
         ("chat", "@a\x00", "is not a chat name"),
+        ("chat", "tin_tuc", "is not a chat: say @name or its numeric id"),
     ],
 )
 def test_pause_refuses_bad_targets(
@@ -488,3 +489,13 @@ def test_the_reconciler_does_not_poll_a_paused_source(
     editorial.pause(factory, PauseKind.ALL)
     with factory() as session:
         assert find_due_work(session, sources, utcnow()).source_names == []
+
+
+def test_pause_refuses_a_source_the_config_does_not_name(factory: sessionmaker[Session]) -> None:
+    known = ["portal", "other"]
+    with pytest.raises(
+        EditorialError, match=r"no source named 'portl' \(configured: other, portal\)"
+    ):
+        editorial.pause(factory, PauseKind.SOURCE, "portl", sources=known)
+    assert editorial.pause(factory, PauseKind.SOURCE, "portal", sources=known)
+    assert editorial.pause(factory, PauseKind.CHAT, "-1001234567890", sources=known)
