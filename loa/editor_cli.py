@@ -99,7 +99,8 @@ def register(app: typer.Typer, load_settings: LoadSettings, open_runtime: OpenRu
             if kind is None:
                 pauses = active_pauses(rt.factory)
                 for paused in pauses:
-                    typer.echo(f"paused: {paused.label} (since {paused.created_at:%Y-%m-%d %H:%M})")
+                    since = f"{paused.created_at:%Y-%m-%d %H:%M} UTC"
+                    typer.echo(f"paused: {paused.label} (since {since})")
                 if not pauses:
                     typer.echo("nothing is paused")
                 return
