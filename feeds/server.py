@@ -4,7 +4,8 @@ Built by :func:`create_app` with everything injected and served by uvicorn
 (`loa serve`, with the limits of :mod:`feeds.serving`). Feed requests are
 answered by :class:`feeds.fastpath.FeedFastPath` from documents that
 :class:`feeds.service.FeedService` finds; the Starlette routes here serve the
-small human page, the OPML list and the health check.
+small human page, the OPML list and the health check; ``/api/`` is the HTTP
+API for CMS pushes and editors' actions (:mod:`feeds.api`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from config.settings import Settings
+from feeds.api import create_api
 from feeds.deep_links import bot_username
 from feeds.fastpath import OPML_PATH, FeedFastPath
 from feeds.pages import home_page, opml
@@ -74,6 +76,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPa
             Route("/", home),
             Route("/healthz", health),
             Route(OPML_PATH, opml_list),
+            Mount("/api", app=create_api(settings, factory)),
         ]
     )
     # No "/healthz/" → "/healthz" redirects: building the redirect URL decodes the
