@@ -317,7 +317,7 @@ async def retry_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """/retry [chat]: failed deliveries back to pending, and enqueued."""
     language, args = lang(update, context), args_of(context)
     if len(args) > 1:
-        await reply(update, escape(t(language, "ed_usage_none", command="retry")))
+        await reply(update, escape(t(language, "ed_usage_retry")))
         return
     chat = args[0] if args else None
     count = await asyncio.to_thread(buttons.retry_now, deps(context), chat)

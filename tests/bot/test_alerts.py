@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts import AlertSender
 from bot.channels import ChannelRegistry
+from bot.i18n import t
 from bot.limiter import Limits, TelegramLimiter
 from bot.publisher import Publisher
 from bot.senders import TelegramSender
 from config.loader import load_settings
 from config.settings import Settings, SourceConfig
 from news import ledger
-from news.alerts import check_backlog, plan_alerts
+from news.alerts import ALERTED, check_backlog, plan_alerts
 from news.db import utcnow, write_session
 from news.errors import FetchError
 from news.events import record_event
@@ -240,3 +241,8 @@ def test_old_events_and_events_nobody_can_hear_are_closed_without_alerts(
         EventKind.ARTICLE_FLAGGED: False,  # stays for `loa status`; never an alert
         EventKind.BACKLOG_HIGH: True,
     }
+
+
+def test_every_alerted_kind_has_a_headline_in_both_languages() -> None:
+    for kind in ALERTED:
+        assert t("vi", f"alert_{kind.value}") != t("en", f"alert_{kind.value}")

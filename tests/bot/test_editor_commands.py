@@ -196,7 +196,7 @@ USAGE = {
     "/status now": "This command takes no arguments: /status",
     "/sources x": "This command takes no arguments: /sources",
     "/channels x": "This command takes no arguments: /channels",
-    "/retry a b": "This command takes no arguments: /retry",
+    "/retry a b": "Usage: /retry [chat]",
     "/republish 999": "Not done: no article #999",
     "/republish abc": "Not done: 'abc' is neither an article id nor a URL",
     "/withdraw 9999999999": "Not done: no article #9999999999",
