@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot clean
+.PHONY: run test lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,17 @@ clean:
 
 ## make bench: every benchmark (extraction, publishing, feed serving); each prints
 ## ratios against a baseline measured in the same run
-bench: bench-extract bench-publish bench-feeds bench-subscribers bench-bot
+bench: bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest
 
 bench-extract: $(STAMP)
 	$(BIN)/python bench/extract.py --repeat 3
 
 bench-publish: $(STAMP)
 	$(BIN)/python bench/publish.py
+
+## bench-ingest: CMS push (POST /api/articles) to the emulator's channel, real serve + worker
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py
 
 ## bench-bot: reader commands over 100,000 articles (SQLite, or DATABASE_URL's PostgreSQL)
 bench-bot: $(STAMP)
