@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from feeds.api_models import ArticlePush, PollBody, RepublishBody, UrlPush
@@ -251,6 +252,19 @@ table{border-collapse:collapse}td{padding:.15rem .8rem .15rem 0;vertical-align:t
 """
 
 
+_EXAMPLE = """curl -sS -X POST {base}/api/articles \\
+  -H "Authorization: Bearer $LOA_API_TOKEN" -H "Content-Type: application/json" \\
+  -d '{{"title": "Tỉnh khánh thành cầu dân sinh",
+       "url": "https://baotinh.example/tin-tuc/cau-dan-sinh-77.html",
+       "published_at": "2024-05-01T09:30:00+07:00", "category": "Xã hội",
+       "summary": "Cây cầu nối hai xã miền núi đã được đưa vào sử dụng."}}'"""
+
+
+def _text(markdown: str) -> str:
+    """A description as HTML: escaped, with its `code` spans kept as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(markdown))
+
+
 def docs_page(spec: dict[str, Any]) -> str:
     """One self-contained HTML page describing every operation in `spec`."""
     esc = html.escape
@@ -258,15 +272,16 @@ def docs_page(spec: dict[str, Any]) -> str:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{esc(info['title'])}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{esc(info['title'])}</h1><p>{esc(info['description'])}</p>",
+        f"<h1>{esc(info['title'])}</h1><p>{_text(info['description'])}</p>",
         "<p>Machine-readable: <a href='openapi.json'>openapi.json</a> (OpenAPI 3.1).</p>",
+        f"<pre>{esc(_EXAMPLE.format(base=spec['servers'][0]['url']))}</pre>",
     ]
     schemas = spec["components"]["schemas"]
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
             parts.append(
                 f"<h2><span class='m'>{method.upper()}</span> <code>{esc(path)}</code></h2>"
-                f"<p><b>{esc(op['summary'])}.</b> {esc(op.get('description', ''))}</p>"
+                f"<p><b>{esc(op['summary'])}.</b> {_text(op.get('description', ''))}</p>"
             )
             body = op.get("requestBody")
             if body is not None:
@@ -277,7 +292,7 @@ def docs_page(spec: dict[str, Any]) -> str:
                     parts.append(f"<p>Body <code>{esc(name)}</code>{optional}:</p>")
                     parts.append(f"<pre>{esc(json.dumps(schemas[name], indent=2))}</pre>")
             rows = "".join(
-                f"<tr><td><code>{esc(code)}</code></td><td>{esc(answer['description'])}</td></tr>"
+                f"<tr><td><code>{esc(code)}</code></td><td>{_text(answer['description'])}</td></tr>"
                 for code, answer in op["responses"].items()
             )
             parts.append(f"<table>{rows}</table>")
