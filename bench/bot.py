@@ -47,10 +47,8 @@ import sys
 import tempfile
 import time
 import unicodedata
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,13 +58,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lxml import html as lxml_html  # noqa: E402
-from sqlalchemy import Engine, create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine, insert, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from bench.services import throwaway_database  # noqa: E402
 from config.loader import load_settings  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from news.db import make_engine, make_session_factory, normalize_url  # noqa: E402
+from news.db import make_engine, make_session_factory  # noqa: E402
 from news.migrate import upgrade  # noqa: E402
 from news.models import Article, ArticleStatus, Category  # noqa: E402
 from news.search import MAX_RESULTS  # noqa: E402
@@ -316,25 +314,6 @@ SECTIONS: list[Callable[[Bench], list[tuple[str, ...]]]] = [commands_section]
 
 
 # ---- databases -----------------------------------------------------------------
-
-
-@contextmanager
-def throwaway_database(database_url: str | None, work: Path) -> Iterator[str]:
-    """A SQLite file in `work`, or a private database on the PostgreSQL server named."""
-    if not database_url:
-        yield f"sqlite:///{work / 'bench.db'}"
-        return
-    url = make_url(normalize_url(database_url))
-    name = f"loa_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def analyze(engine: Engine) -> None:

@@ -1,13 +1,15 @@
 """What every pipeline benchmark runs against: Redis, a migrated database, the Bot API emulator.
 
 REDIS_URL / DATABASE_URL are used when set (so a benchmark can run on
-PostgreSQL), else the bundled Redis and a SQLite file in a fresh directory.
+PostgreSQL, in a private database created for the run and dropped after),
+else the bundled Redis and a SQLite file in a fresh directory.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from celery import Celery
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.loader import load_settings
 from loa.embedded_redis import EmbeddedRedis
-from news.db import make_engine, make_session_factory
+from news.db import make_engine, make_session_factory, normalize_url
 from news.migrate import upgrade
 from tasks.app import create_celery_app
 from telegram_emulator import Emulator
@@ -38,6 +42,25 @@ class Services:
 
 
 @contextmanager
+def throwaway_database(database_url: str | None, work: Path) -> Iterator[str]:
+    """A SQLite file in `work`, or a private database on the PostgreSQL server named."""
+    if not database_url:
+        yield f"sqlite:///{work / 'bench.db'}"
+        return
+    url = make_url(normalize_url(database_url))
+    name = f"loa_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
 def bench_services() -> Iterator[Services]:
     """Start (or reuse) Redis, migrate a database, start the emulator; stop them after."""
     work = Path(tempfile.mkdtemp(prefix="loa-bench-"))
@@ -47,17 +70,17 @@ def bench_services() -> Iterator[Services]:
         redis_server = EmbeddedRedis(work)
         redis_server.start()
         redis_url = redis_server.url
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work / 'bench.db'}"
-    engine = make_engine(database_url)
-    upgrade(engine)
-    emulator = Emulator().start()
-    try:
-        yield Services(work, redis_url, database_url, make_session_factory(engine), emulator)
-    finally:
-        emulator.stop()
-        engine.dispose()
-        if redis_server is not None:
-            redis_server.stop()
+    with throwaway_database(os.environ.get("DATABASE_URL"), work) as database_url:
+        engine = make_engine(database_url)
+        upgrade(engine)
+        emulator = Emulator().start()
+        try:
+            yield Services(work, redis_url, database_url, make_session_factory(engine), emulator)
+        finally:
+            emulator.stop()
+            engine.dispose()
+            if redis_server is not None:
+                redis_server.stop()
 
 
 def worker_settings(services: Services, token: str) -> tuple[dict[str, str], Celery]:
