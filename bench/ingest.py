@@ -103,9 +103,10 @@ def run(args: argparse.Namespace, services: Services) -> list[tuple[str, str]]:
     """Baseline, then the pushes; (measure, result) rows."""
     emulator, work = services.emulator, services.work
     emulator.set_limits(global_per_second=1000)
-    channels = [f"@bench_kenh_{n}" for n in range(args.pushes)]
-    first = [emulator.create_chat("channel", username=c[1:])["id"] for c in channels]
-    base = baseline_latency(emulator, first, min(args.pushes, 100))
+    total = args.pushes + 1  # push 0 is the first after start: reported on its own
+    channels = [f"@bench_kenh_{n}" for n in range(total)]
+    baseline_chats = [emulator.create_chat("channel", username=c[1:])["id"] for c in channels]
+    base = baseline_latency(emulator, baseline_chats, min(args.pushes, 100))
     emulator.reset()
     emulator.set_limits(global_per_second=1000)
     ids = {emulator.create_chat("channel", username=c[1:])["id"]: c for c in channels}
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace, services: Services) -> list[tuple[str, str]]:
     try:
         wait_for(lambda: _healthy(http, url), timeout=30, what="loa serve")
         time.sleep(3)  # worker start-up is not part of the latency
-        for n in range(args.pushes):
+        for n in range(total):
             started = time.monotonic()
             response = http.post(f"{url}/api/articles", json=push_body(n), timeout=10)
             answers.append(time.monotonic() - started)
@@ -145,12 +146,15 @@ def run(args: argparse.Namespace, services: Services) -> list[tuple[str, str]]:
                 raise SystemExit(f"push {n}: {response.status_code} {response.text}")
             pushed_at[channels[n]] = started
             time.sleep(args.pace)
-        wait_for(lambda: len(emulator.sent()) >= args.pushes, timeout=120, what="every message")
+        wait_for(lambda: len(emulator.sent()) >= total, timeout=120, what="every message")
     finally:
         stop_worker(worker)
         stop_server(server)
     sent = [m for m in emulator.sent() if m.chat_id in ids]
-    latencies = [m.accepted_at - pushed_at[ids[m.chat_id]] for m in sent]
+    by_chat = {ids[m.chat_id]: m.accepted_at - pushed_at[ids[m.chat_id]] for m in sent}
+    first = by_chat.pop(channels[0])
+    latencies = list(by_chat.values())
+    answers = answers[1:]
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
     b50, b95 = statistics.median(base), percentile(base, 0.95)
     verdict = "met" if p95 <= GOAL_P95 else "MISSED"
@@ -161,7 +165,9 @@ def run(args: argparse.Namespace, services: Services) -> list[tuple[str, str]]:
         ("push → accepted p50", f"{p50 * 1000:.0f} ms ({p50 / b50:.1f}× bare send)"),
         ("push → accepted p95",
          f"{p95 * 1000:.0f} ms (goal ≤ {GOAL_P95 * 1000:.0f} ms: {verdict})"),
-        ("messages", f"{len(sent)} for {args.pushes} pushes, "
+        ("first push after start (not in the above)",
+         f"{first * 1000:.0f} ms (one-time set-up: connections, caches)"),
+        ("messages", f"{len(sent)} for {total} pushes, "
                      f"{len({m.chat_id for m in sent})} channels"),
     ]  # fmt: skip
 

@@ -77,6 +77,10 @@ class _Refusal(Exception):
 def create_api(settings: Settings, factory: sessionmaker[Session]) -> Starlette:
     """The ``/api`` application (mounted by feeds.server.create_app)."""
     tokens = [token.get_secret_value().encode("utf-8") for token in settings.api_tokens]
+    if tokens and settings.redis_url:
+        from tasks.actions import connect
+
+        connect(settings)  # the Celery app now, not on the first push a CMS is waiting for
     spec = openapi_spec(settings.base_url)
     docs = docs_page(spec)
 
