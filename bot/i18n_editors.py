@@ -63,6 +63,7 @@ EDITOR_STRINGS: Final[dict[str, dict[str, str]]] = {
         "ed_post_planned": "Sẽ gửi {count} tin tới: {chats}",
         "ed_post_nothing": "Không có tin mới nào cần gửi (đã gửi rồi, hoặc không kênh nào nhận).",
         "ed_preview_title": "Xem trước {article} cho {chat}:",
+        "ed_not_stored": "chưa lưu",
         "ed_withdraw_confirm": (
             "Gỡ {article}?\nCác tin đã đăng sẽ bị xóa hoặc đánh dấu theo cấu hình kênh, "
             "và bài bị bỏ khỏi RSS."
@@ -161,6 +162,7 @@ EDITOR_STRINGS: Final[dict[str, dict[str, str]]] = {
         "ed_post_planned": "Sending {count} messages to: {chats}",
         "ed_post_nothing": "Nothing new to send (already sent, or no chat takes it).",
         "ed_preview_title": "Preview of {article} for {chat}:",
+        "ed_not_stored": "not stored yet",
         "ed_withdraw_confirm": (
             "Withdraw {article}?\nIts posts will be deleted or marked as each channel is "
             "configured, and it leaves the feeds."

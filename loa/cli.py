@@ -337,7 +337,8 @@ def preview(
 ) -> None:
     """Render the Telegram message(s) Loa would send for an article, without sending."""
     from bot.publisher import preview as render_preview
-    from loa.cli_tools import read_article, transient_article
+    from loa.cli_tools import read_article
+    from news.store import transient_article
 
     settings = _settings(ctx)
     found = _or_exit_2(lambda: read_article(settings, target, profile=profile))

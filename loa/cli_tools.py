@@ -13,7 +13,6 @@ from rich.table import Table
 from config.settings import Settings
 from news.db import utcnow
 from news.extract import ExtractedArticle
-from news.models import Article, Category
 from news.status import Status
 
 if TYPE_CHECKING:
@@ -55,14 +54,6 @@ def read_article(
         summary_chars=settings.summary_chars,
         content_type=content_type,
     )
-
-
-def transient_article(found: ExtractedArticle) -> Article:
-    """An unsaved Article for rendering a preview, filled as the store fills a new one."""
-    from news.store import article_fields
-
-    category = Category(name=found.category, slug=found.category_slug) if found.category else None
-    return Article(**article_fields(found), first_seen_at=utcnow(), version=1, category=category)
 
 
 def print_routes(settings: Settings, console: Console | None = None) -> None:

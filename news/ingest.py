@@ -123,6 +123,21 @@ def fetch_and_store(
     `fetcher` replaces the guarded one (it must be built by news.ssrf.safe_fetcher
     to keep redirects checked); `resolve` is the name resolution the check uses.
     """
+    address, article, page = fetch_article(settings, url, fetcher=fetcher, resolve=resolve)
+    return _store(factory, settings, article, address, page=page, now=utcnow())
+
+
+def fetch_article(
+    settings: Settings,
+    url: str,
+    *,
+    fetcher: Fetcher | None = None,
+    resolve: Resolver = system_resolve,
+) -> tuple[str, ExtractedArticle, FetchResult]:
+    """Fetch and extract `url` without storing it (what /preview of a new URL shows).
+
+    Returns the checked address, the article and the page; raises like fetch_and_store.
+    """
     address = web_url(url)
     if address is None:
         raise EditorialError("url: only http(s) addresses with a host are accepted")
@@ -138,16 +153,15 @@ def fetch_and_store(
         if own:
             fetcher.session.close()
     reader = reader_for(source.profile, settings.profiles) if source else SiteReader(None)
-    now = utcnow()
     article = reader.article(
         page.content,
         url=page.url,
-        now=now,
+        now=utcnow(),
         tz=settings.tz,
         summary_chars=settings.summary_chars,
         content_type=page.content_type,
     )
-    return _store(factory, settings, article, address, page=page, now=now)
+    return address, article, page
 
 
 def watched_source(settings: Settings, url: str) -> SourceConfig | None:

@@ -96,6 +96,12 @@ def article_fields(extracted: ExtractedArticle) -> dict[str, Any]:
     }
 
 
+def transient_article(found: ExtractedArticle) -> Article:
+    """An unsaved Article for rendering a preview, filled as the store fills a new one."""
+    category = Category(name=found.category, slug=found.category_slug) if found.category else None
+    return Article(**article_fields(found), first_seen_at=utcnow(), version=1, category=category)
+
+
 #: What a new version of a stored article replaces. Its address follows the page
 #: (:func:`follow_address`); its publication date stays as first read.
 _REVISED = ("title", "search_text", "summary", "body", "content_hash")

@@ -33,10 +33,12 @@ from bot.publisher import preview as render_preview
 from news import editorial
 from news.announce import plan_announcements
 from news.errors import LoaError
-from news.ingest import IngestResult, fetch_and_store
+from news.ingest import IngestResult, fetch_and_store, fetch_article
 from news.models import Delivery, PauseKind
 from news.pauses import paused_sources
 from news.status import current_status
+from news.store import transient_article
+from news.weburl import web_url
 from tasks.actions import dispatch_feed_rebuild, dispatch_fixes, dispatch_publish, poll_now
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,19 @@ async def preview_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             head = views.article_line(
                 language, article.id, article.title, editorial.article_state(article)
             )
+    except editorial.ArticleNotFound as exc:
+        if web_url(args[0]) is None:
+            await reply(update, buttons.refused(language, exc))
+            return
+        # Not stored yet: fetch and extract it (SSRF-checked), render, store nothing.
+        try:
+            _, found, _ = await asyncio.to_thread(fetch_article, d.settings, args[0])
+        except LoaError as error:
+            await reply(update, buttons.refused(language, error))
+            return
+        chat = args[1] if len(args) == 2 else "@preview"
+        requests = render_preview(transient_article(found), d.settings, chat)
+        head = f"“{escape(found.title)}” ({escape(t(language, 'ed_not_stored'))})"
     except editorial.EditorialError as exc:
         await reply(update, buttons.refused(language, exc))
         return

@@ -200,7 +200,8 @@ USAGE = {
     "/republish 999": "Not done: no article #999",
     "/republish abc": "Not done: 'abc' is neither an article id nor a URL",
     "/withdraw 9999999999": "Not done: no article #9999999999",
-    "/preview http://127.0.0.1:9/none": "Not done: no article at http://127.0.0.1:9/none",
+    "/preview http://127.0.0.2:9/none": "Not done: ",  # not stored, and not a host Loa may fetch
+    "/preview abc": "Not done: 'abc' is neither an article id nor a URL",
     "/pause banana": "Not done: cannot pause 'banana'",
     "/pause source nosuch": "No source called “nosuch”. See /sources.",
     "/pause all extra": "Not done: 'all' pauses everything and takes no name",
@@ -350,6 +351,19 @@ def test_preview_sends_the_exact_post_here(
         posted.reply_markup,
     )
     assert len(bot.emulator.sent(-100777)) == 1  # nothing went to the channel
+
+
+def test_preview_of_a_new_url_fetches_and_shows_it_without_storing(
+    bot: RunningBot, factory: sessionmaker[Session], slug_portal: SlugPortal
+) -> None:
+    url = slug_portal.url_of(102)
+    texts = said(bot, EDITOR, f"/preview {url} {CHANNEL}", 2)
+    assert texts[0].startswith("Preview of “Khánh thành cầu dân sinh")
+    assert texts[0].endswith(f"” (not stored yet) for {CHANNEL}:")
+    assert "Khánh thành cầu dân sinh" in texts[1]
+    with factory() as session:
+        assert session.scalars(select(Article)).first() is None  # nothing stored
+    assert bot.emulator.sent(-100777) == []  # nothing posted
 
 
 def test_post_fetches_stores_and_plans_or_says_why_not(
