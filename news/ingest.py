@@ -34,6 +34,7 @@ from news.db import utcnow, write_session
 from news.errors import EditorialError
 from news.extract import ExtractedArticle, ParsedDate, SiteReader, reader_for
 from news.fetch import Fetcher, FetchResult
+from news.models import Article
 from news.poll import map_category
 from news.ssrf import Resolver, check_url, safe_fetcher, system_resolve
 from news.store import UpsertOutcome, get_or_create_source, upsert_article
@@ -105,7 +106,7 @@ def store_pushed(
     )
     # Checked now: the CMS vouches for this content, so a re-check of the source's
     # young articles reads the page again only after its usual interval.
-    return _store(factory, settings, article, url, now=utcnow())
+    return _store(factory, settings, article, url, now=utcnow(), pushed=True)
 
 
 def fetch_and_store(
@@ -186,8 +187,12 @@ def _store(
     *,
     page: FetchResult | None = None,
     now: datetime | None = None,
+    pushed: bool = False,
 ) -> IngestResult:
-    """Upsert `article` with the identity a poll of its watched source would give `url`."""
+    """Upsert `article` with the identity a poll of its watched source would give `url`.
+
+    `pushed`: the content is the CMS's own (see Article.pushed).
+    """
     source_cfg = watched_source(settings, url)
     with write_session(factory) as session:
         source = None
@@ -201,6 +206,8 @@ def _store(
         result = upsert_article(
             session, article, source=source, identity=identity, page=page, checked_at=now
         )
+        if pushed:
+            session.get_one(Article, result.article_id).pushed = True
     outcome = _OUTCOMES[result.outcome]
     log.info(
         "stored %s article %d from %s%s",

@@ -168,6 +168,10 @@ class Article(Base):
     )
     withdrawn_at: Mapped[datetime | None]
     last_checked_at: Mapped[datetime | None]
+    #: the CMS pushed this content (POST /api/articles with full fields): it is the
+    #: authority for it, so a re-check of the page never replaces it with what the
+    #: page's extraction reads (which differs slightly and would edit the posts)
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     page_etag: Mapped[str | None] = mapped_column(Text)
     page_last_modified: Mapped[str | None] = mapped_column(Text)
 

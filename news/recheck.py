@@ -196,9 +196,16 @@ def _store(
     now: datetime,
     report: RecheckReport,
 ) -> None:
-    """Store what the page says now; `listed` is the listing's entry when the URL moved."""
+    """Store what the page says now; `listed` is the listing's entry when the URL moved.
+
+    A pushed article keeps the CMS's content: the page only proved it is still there.
+    """
     with write_session(factory) as session:
         article = session.get_one(Article, article_id)
+        if article.pushed:
+            article.last_checked_at = now
+            report.unchanged += 1
+            return
         source = session.get(Source, article.source_id) if article.source_id else None
         result = upsert_article(
             session, extracted, source=source, page=page, checked_at=now,

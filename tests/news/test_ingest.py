@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +22,7 @@ from news.ingest import PushedArticle, fetch_and_store, store_pushed, watched_so
 from news.models import Article, Delivery, Source
 from news.poll import poll_source
 from news.reading import SourceReading
+from news.recheck import recheck_source
 from news.ssrf import HostNotAllowed
 
 ROUTES = [RouteRule(channel="@kenh_a"), RouteRule(channel="@kenh_b")]
@@ -179,3 +180,27 @@ def test_fetch_and_store_refuses_another_loopback_address(
         fetch_and_store(settings, factory, "http://127.0.0.3/")
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Article)) == 0
+
+
+def test_a_recheck_of_the_page_never_replaces_what_the_cms_pushed(
+    factory: sessionmaker[Session], portal: DemoPortal
+) -> None:
+    """The page's extraction differs from the CMS's text: reading it must not edit the posts."""
+    settings = portal_settings(portal)
+    newest = portal.newest()[0]
+    pushed = store_pushed(factory, settings, pushed_for(portal, newest.k))
+    reading = SourceReading(
+        settings.source("demo"), Fetcher(), reader_for("cms-portal"), tz=settings.tz
+    )
+    later = datetime.now(UTC) + timedelta(hours=1)
+    report = recheck_source(factory, reading, now=later)
+    assert report.checked >= 1 and pushed.article_id not in report.updated
+    with factory() as session:
+        article = session.get_one(Article, pushed.article_id)
+        assert (article.version, article.summary, article.pushed) == (
+            1, "Tóm tắt do CMS gửi.", True,
+        )  # fmt: skip
+        assert article.last_checked_at is not None
+    # a later push from the CMS is still the way to change it
+    fixed = store_pushed(factory, settings, pushed_for(portal, newest.k, body="Đoạn đã sửa."))
+    assert fixed.outcome == "updated"
