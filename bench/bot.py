@@ -61,7 +61,7 @@ from lxml import html as lxml_html  # noqa: E402
 from sqlalchemy import Engine, insert, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from bench.services import throwaway_database  # noqa: E402
+from bench.services import percentile, throwaway_database  # noqa: E402
 from config.loader import load_settings  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from news.db import make_engine, make_session_factory  # noqa: E402
@@ -194,11 +194,6 @@ def search_queries(factory: sessionmaker[Session], count: int = 20) -> list[str]
 
 
 # ---- measuring -----------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
 def wait(what: Callable[[], Any], timeout: float = 30.0) -> Any:

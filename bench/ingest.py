@@ -17,7 +17,6 @@ Uses DATABASE_URL / REDIS_URL when set, else a SQLite file and the bundled Redis
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
@@ -31,40 +30,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
 
-from bench.services import Services, bench_services, print_table, worker_settings  # noqa: E402
+from bench.services import (  # noqa: E402
+    Services,
+    baseline_latency,
+    bench_services,
+    percentile,
+    print_table,
+    worker_settings,
+)
 from bot.channels import ChannelRegistry  # noqa: E402
 from bot.senders import TelegramSender  # noqa: E402
-from telegram_emulator import Emulator  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.workers import start_worker, stop_worker, wait_for  # noqa: E402
 
 TOKEN = "434343:" + "E" * 35
 API_TOKEN = "bench-" + "x" * 26
 GOAL_P95 = 0.300
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
-
-
-def baseline_latency(emulator: Emulator, chats: list[int], count: int) -> list[float]:
-    """A bare PTB send_message per message: what any bot pays, without Loa."""
-    from telegram import Bot
-
-    async def run() -> list[float]:
-        samples = []
-        async with Bot(TOKEN, base_url=emulator.base_url) as bot:
-            for n in range(count):
-                started = time.monotonic()
-                await bot.send_message(
-                    chats[n % len(chats)], f"<b>baseline {n}</b>", parse_mode="HTML"
-                )
-                samples.append(time.monotonic() - started)
-                await asyncio.sleep(0.05)
-        return samples
-
-    return asyncio.run(run())
 
 
 def start_server(env: dict[str, str], work: Path) -> subprocess.Popen[bytes]:
@@ -106,7 +87,7 @@ def run(args: argparse.Namespace, services: Services) -> list[tuple[str, str]]:
     total = args.pushes + 1  # push 0 is the first after start: reported on its own
     channels = [f"@bench_kenh_{n}" for n in range(total)]
     baseline_chats = [emulator.create_chat("channel", username=c[1:])["id"] for c in channels]
-    base = baseline_latency(emulator, baseline_chats, min(args.pushes, 100))
+    base = baseline_latency(emulator, baseline_chats, min(args.pushes, 100), token=TOKEN)
     emulator.reset()
     emulator.set_limits(global_per_second=1000)
     ids = {emulator.create_chat("channel", username=c[1:])["id"]: c for c in channels}

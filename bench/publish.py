@@ -17,7 +17,6 @@ Uses DATABASE_URL / REDIS_URL when set, else a SQLite file and the bundled Redis
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import time
@@ -30,8 +29,10 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bench.services import (  # noqa: E402
     Services,
+    baseline_latency,
     bench_services,
     fanout_result,
+    percentile,
     print_table,
     worker_settings,
 )  # noqa: E402
@@ -40,7 +41,6 @@ from news.db import write_session  # noqa: E402
 from news.extract import ExtractedArticle  # noqa: E402
 from news.models import Delivery, DeliveryState  # noqa: E402
 from news.store import upsert_article  # noqa: E402
-from telegram_emulator import Emulator  # noqa: E402
 from tests.workers import start_worker, stop_worker, wait_for  # noqa: E402
 
 TOKEN = "424242:" + "C" * 35
@@ -54,30 +54,6 @@ def article(n: int) -> ExtractedArticle:
         summary="Giá lúa tại đồng bằng tăng mạnh trong tuần qua. " * 3, body="Nội dung.",
         image=f"http://bench.test/images/{n}.jpg", author="PV",
     )  # fmt: skip
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
-
-
-def baseline_latency(emulator: Emulator, chats: list[int], count: int) -> list[float]:
-    """A bare PTB send_message per message: what any bot pays, without Loa."""
-    from telegram import Bot
-
-    async def run() -> list[float]:
-        samples = []
-        async with Bot(TOKEN, base_url=emulator.base_url) as bot:
-            for n in range(count):
-                started = time.monotonic()
-                await bot.send_message(
-                    chats[n % len(chats)], f"<b>baseline {n}</b>", parse_mode="HTML"
-                )
-                samples.append(time.monotonic() - started)
-                await asyncio.sleep(0.05)
-        return samples
-
-    return asyncio.run(run())
 
 
 def settled(factory) -> int:  # type: ignore[no-untyped-def]
@@ -103,7 +79,7 @@ def run(args: argparse.Namespace, services: Services) -> list[tuple[str, str]]:
     # ---- 1. latency ------------------------------------------------------
     emulator.set_limits(global_per_second=1000)
     readers = [emulator.create_user(900_000 + n)["id"] for n in range(args.articles)]
-    base = baseline_latency(emulator, readers, min(args.articles, 100))
+    base = baseline_latency(emulator, readers, min(args.articles, 100), token=TOKEN)
     emulator.reset()
     env, app = worker_settings(services, TOKEN)
     worker = start_worker(env, work, concurrency=args.workers)

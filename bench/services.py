@@ -7,8 +7,10 @@ else the bundled Redis and a SQLite file in a fresh directory.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -109,6 +111,33 @@ def fanout_result(
     dupes = sum(n - 1 for n in per_chat.values())
     throttled = sum(1 for c in emulator.calls() if c["status"] == 429)
     return f"{rate:.1f} msg/s = {rate / cap:.2f}× cap; lost {lost}, dupes {dupes}, 429s {throttled}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The `q` quantile (0..1) of `values`, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def baseline_latency(
+    emulator: Emulator, chats: list[int], count: int, *, token: str
+) -> list[float]:
+    """A bare PTB send_message per message: what any bot pays, without Loa."""
+    from telegram import Bot
+
+    async def run() -> list[float]:
+        samples = []
+        async with Bot(token, base_url=emulator.base_url) as bot:
+            for n in range(count):
+                started = time.monotonic()
+                await bot.send_message(
+                    chats[n % len(chats)], f"<b>baseline {n}</b>", parse_mode="HTML"
+                )
+                samples.append(time.monotonic() - started)
+                await asyncio.sleep(0.05)
+        return samples
+
+    return asyncio.run(run())
 
 
 def print_table(rows: list[tuple[str, str]]) -> None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import html
 
-from telegram import LinkPreviewOptions, Update
+from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.commands.common import chunks, deps, lang
+from bot.commands.common import NO_PREVIEW, chunks, deps, lang
 from bot.i18n import t
 from news.reader_queries import categories_with_counts
-
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def _link(url: str, label: str) -> str:

@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import reader_language
@@ -16,6 +17,7 @@ from news.readers import chosen_language
 log = logging.getLogger(__name__)
 
 DEPS_KEY = "loa.deps"
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,33 @@ def chunks(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     if current:
         parts.append("\n".join(current))
     return parts
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A reply's HTML text and its keyboard (None: no buttons)."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+async def show_in_place(query: CallbackQuery, rendered: Rendered | None, *, stale: str) -> None:
+    """Edit a paging button's message to `rendered`; a stale or forged button gets `stale`.
+
+    Pressing the same page twice changes nothing, which Telegram reports as
+    "message is not modified": that is not an error here.
+    """
+    if rendered is None or query.message is None:
+        await query.answer(stale)
+        return
+    try:
+        await query.edit_message_text(
+            rendered.text,
+            parse_mode="HTML",
+            reply_markup=rendered.markup,
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
+    await query.answer()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from html import escape
 
 from sqlalchemy import select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
@@ -25,7 +25,7 @@ from telegram.ext.filters import BaseFilter
 
 from bot import editor_views as views
 from bot.commands import editor_buttons as buttons
-from bot.commands.common import Deps, deps, lang
+from bot.commands.common import NO_PREVIEW, Deps, deps, lang
 from bot.commands.editor_guard import editor_only
 from bot.commands.fallback import EDITOR_COMMANDS
 from bot.i18n import t
@@ -42,7 +42,6 @@ from news.weburl import web_url
 from tasks.actions import dispatch_feed_rebuild, dispatch_fixes, dispatch_publish, poll_now
 
 log = logging.getLogger(__name__)
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 FIND_LIMIT = 8
 POLL_ERRORS_SHOWN = 3
 

@@ -15,8 +15,7 @@ import html
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.ext import ContextTypes
 
-from bot.commands.common import deps
-from bot.commands.latest import NO_PREVIEW
+from bot.commands.common import NO_PREVIEW, deps
 from news.search import SearchHit, latest_hits, query_words, search_page
 from news.text import summarize
 

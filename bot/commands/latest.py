@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.commands.common import Deps, deps, lang
+from bot.commands.common import NO_PREVIEW, Deps, Rendered, deps, lang, show_in_place
 from bot.i18n import t
 from news.reader_queries import (
     CategoryInfo,
@@ -29,17 +27,8 @@ DEFAULT_SIZE = 5
 MAX_SIZE = 20
 MAX_CATEGORY_BUTTONS = 20
 MAX_QUERY_CHARS = 100  # a reader may paste 20,000 characters; we echo at most this many
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _NUMBER = re.compile(r"[+-]?[0-9]+")
 _DATA = re.compile(r"lat:(\d{1,9}):(\d{1,6})(?::(\d{1,2}))?")
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A reply's HTML text and its keyboard (None: no buttons)."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None
 
 
 def page_data(category_id: int | None, page: int = 0, size: int = DEFAULT_SIZE) -> str:
@@ -181,17 +170,4 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         category = category_by_id(d.factory, cid) if cid else None
         if 1 <= size <= MAX_SIZE and (cid == 0 or category is not None):
             rendered = render_page(d, language, category, size=size, page=page)
-    if rendered is None or query.message is None:
-        await query.answer(t(language, "stale_button"))
-        return
-    try:
-        await query.edit_message_text(
-            rendered.text,
-            parse_mode="HTML",
-            reply_markup=rendered.markup,
-            link_preview_options=NO_PREVIEW,
-        )
-    except BadRequest as exc:  # the same page pressed twice: nothing to change
-        if "not modified" not in str(exc):
-            raise
-    await query.answer()
+    await show_in_place(query, rendered, stale=t(language, "stale_button"))

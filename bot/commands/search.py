@@ -14,11 +14,10 @@ import html
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.commands.common import Deps, deps, lang
-from bot.commands.latest import MAX_QUERY_CHARS, NO_PREVIEW, Rendered
+from bot.commands.common import NO_PREVIEW, Deps, Rendered, deps, lang, show_in_place
+from bot.commands.latest import MAX_QUERY_CHARS
 from bot.i18n import t
 from news.search import MAX_RESULTS, query_words, search_page
 
@@ -108,17 +107,4 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     found = _DATA.fullmatch(query.data or "")
     words = query_words(found[2]) if found else ()
     rendered = render_page(d, language, words, int(found[1])) if found and words else None
-    if rendered is None or query.message is None:
-        await query.answer(t(language, "search_stale"))
-        return
-    try:
-        await query.edit_message_text(
-            rendered.text,
-            parse_mode="HTML",
-            reply_markup=rendered.markup,
-            link_preview_options=NO_PREVIEW,
-        )
-    except BadRequest as exc:  # the same page pressed twice: nothing to change
-        if "not modified" not in str(exc):
-            raise
-    await query.answer()
+    await show_in_place(query, rendered, stale=t(language, "search_stale"))
