@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest clean
+.PHONY: run test faults lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+## make faults: every fault-injection scenario (tests/faults), with the table of
+## lost / duplicated deliveries and recovery times; `make test` runs the short ones
+faults: $(STAMP)
+	$(BIN)/pytest -q tests/faults -m faults -p no:randomly
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check config news feeds bot tasks loa telegram_emulator worker.py
+	$(BIN)/ruff format --check config news feeds bot tasks ops loa telegram_emulator worker.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -192,6 +192,19 @@ class PublishConfig(_Strict):
     )
 
 
+class RetentionConfig(_Strict):
+    """How long housekeeping keeps what it may delete (days; 0 keeps forever).
+
+    Only finished rows are deleted: a delivery still pending, sending or held
+    is never touched, whatever its age, so retention can never lose a post.
+    """
+
+    deliveries_days: int = Field(default=90, ge=0, description="sent/failed/skipped deliveries")
+    events_days: int = Field(default=30, ge=0, description="the event log")
+    outbox_days: int = Field(default=14, ge=0, description="dry-run outbox files")
+    logs_days: int = Field(default=14, ge=0, description="rotated log files under data_dir/logs")
+
+
 class Settings(BaseSettings):
     """Everything Loa needs to run; see ``loa.example.yaml`` for a commented copy.
 
@@ -304,6 +317,17 @@ class Settings(BaseSettings):
         default_factory=dict, description="custom site profiles by name (CSS selectors)"
     )
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    status_username: str | None = Field(
+        default=None, description="basic-auth user of the operator's /status page"
+    )
+    status_password: SecretStr | None = Field(
+        default=None, description="its password; unset → /status is refused (never the API token)"
+    )
+    feeds_export_dir: Path | None = Field(
+        default=None,
+        description="every feed rebuild also writes each feed and its .gz here, atomically",
+    )
     host_max_concurrent: int = Field(default=2, ge=1, description="requests in flight per host")
     host_min_delay: float = Field(default=1.0, ge=0, description="seconds between requests")
     demo_portal_url: str | None = Field(
@@ -322,6 +346,9 @@ class Settings(BaseSettings):
         "webhook_url",
         "webhook_secret",
         "editors_chat",
+        "status_username",
+        "status_password",
+        "feeds_export_dir",
         mode="before",
     )
     @classmethod
@@ -447,6 +474,11 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         """Where dry-run Bot API requests are written when no token is set."""
         return self.data_dir / "outbox"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where every Loa process writes its Prometheus samples (multiprocess mode)."""
+        return self.data_dir / "metrics"
 
     @property
     def base_url(self) -> str:
