@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from feeds.build import FeedContext, Query, render, select_articles
-from feeds.specs import CONTENT_TYPES, FeedSpec, all_specs
+from feeds.export import ExportFile, FeedExportError, export_documents, relpath_for
+from feeds.pages import opml
+from feeds.specs import CONTENT_TYPES, OPML_PATH, FeedSpec, all_specs
 from news.db import utcnow, write_session
 from news.models import RenderedFeed
 
@@ -30,6 +34,8 @@ from news.models import RenderedFeed
 #: database whether the feed was rebuilt. Readers are told max-age=300 anyway;
 #: 5 s keeps almost every request on the in-memory path under load.
 FRESHNESS_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,13 +97,48 @@ def render_spec(session: Session, spec: FeedSpec, ctx: FeedContext, query: Query
 
 
 def rebuild_all(factory: sessionmaker[Session], settings: Settings) -> list[str]:
-    """Re-render every feed Loa serves; return the keys whose bytes changed."""
+    """Re-render every feed Loa serves; return the keys whose bytes changed.
+
+    With `feeds_export_dir` set, the same documents (and the OPML list) are
+    also written there as static files (:mod:`feeds.export`). The database
+    copy comes first and stays authoritative: an export that fails is logged
+    and retried whole by the next rebuild, and `loa serve` is unaffected.
+    """
     ctx = feed_context(settings)
     with factory() as session:
         specs = all_specs(session, settings.feed_title)
         docs = [render_spec(session, spec, ctx, Query()) for spec in specs]
     with write_session(factory) as session:
-        return [doc.key for doc in docs if store(session, doc)]
+        changed = [doc.key for doc in docs if store(session, doc)]
+    if settings.feeds_export_dir is not None:
+        export_feeds(settings, settings.feeds_export_dir, specs, docs)
+    return changed
+
+
+def export_feeds(
+    settings: Settings, directory: Path, specs: list[FeedSpec], docs: list[CachedFeed]
+) -> None:
+    """Write `docs` (matching `specs` one to one) and the OPML list into `directory`."""
+    files = [
+        ExportFile(relpath_for(spec.path), doc.body, doc.body_gzip, doc.built_at.timestamp())
+        for spec, doc in zip(specs, docs, strict=True)
+    ]
+    listing = opml(title=settings.feed_title, base_url=settings.base_url, feeds=specs)
+    files.append(
+        ExportFile(relpath_for(OPML_PATH), listing, gzip.compress(listing, 6), time.time())
+    )
+    try:
+        report = export_documents(directory, files)
+    except FeedExportError as exc:
+        log.error("feeds are stored, but %s", exc)
+        return
+    if report.written or report.removed:
+        log.info(
+            "feeds exported to %s: %d written, %d removed",
+            directory,
+            len(report.written),
+            len(report.removed),
+        )
 
 
 class FeedStore:

@@ -21,9 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feeds.build import DEFAULT_LIMIT, MAX_LIMIT, Query
 from feeds.response import Headers, answer
 from feeds.service import FeedService
-from feeds.specs import FEEDS_PREFIX, spec_for_path
+from feeds.specs import FEEDS_PREFIX, OPML_PATH, spec_for_path
 
-OPML_PATH = "/feeds/opml"
 MAX_QUERY_CHARS = 100
 # ASCII digits only: str.isdigit() and int() also take "²", "٣" and "５", and
 # int() refuses more than 4,300 digits with an error; nine digits is plenty.

@@ -21,10 +21,10 @@ from starlette.routing import Mount, Route
 from config.settings import Settings
 from feeds.api import create_api
 from feeds.deep_links import bot_username
-from feeds.fastpath import OPML_PATH, FeedFastPath
+from feeds.fastpath import FeedFastPath
 from feeds.pages import home_page, opml
 from feeds.service import FeedService
-from feeds.specs import FeedSpec
+from feeds.specs import OPML_PATH, FeedSpec
 from news.models import Article
 from news.queries import latest_headlines
 

@@ -27,6 +27,7 @@ CONTENT_TYPES: dict[str, str] = {
     "json": "application/feed+json; charset=utf-8",
 }
 FEEDS_PREFIX = "/feeds/"
+OPML_PATH = "/feeds/opml"
 SOURCE_PREFIX = "source/"
 # Category slugs are folded words joined by "-", source names [a-z0-9_-]; both
 # columns hold at most 200 characters. Anything else names no feed, so it is
