@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Insert, and_, or_, select
+from sqlalchemy import ColumnElement, Insert, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import utcnow, write_session
 from news.events import record_event
-from news.models import Delivery, DeliveryState, EventKind
+from news.models import Article, Delivery, DeliveryState, EventKind
 
 DEFAULT_STUCK_AFTER = timedelta(minutes=10)
 PLAN_CHUNK = 500
@@ -54,7 +54,11 @@ def plan_deliveries(
     `not_before` holds new rows back (burst spreading); the reconciler sends
     them when they fall due. A `bundle` row ("digest", "quiet") is held for a
     reader and sent with the chat's other held rows in one message (news.bundles).
+    Generation 0 of an article whose finished rows retention deleted is never
+    planned again (see :func:`_ledger_pruned`); a republish (generation ≥ 1) is.
     """
+    if generation == 0 and _ledger_pruned(session, article_id):
+        return []  # announced long ago; housekeeping deleted its finished rows
     wanted = list(dict.fromkeys(chat_ids))
     found: dict[str, tuple[int, DeliveryState]] = {}
     for offset in range(0, len(wanted), PLAN_CHUNK):
@@ -94,6 +98,18 @@ def plan_deliveries(
         for chat in wanted
         if chat in found and found[chat][1] == DeliveryState.PENDING
     ]
+
+
+def _ledger_pruned(session: Session, article_id: int) -> bool:
+    """Whether retention deleted this article's finished rows (ops.housekeeping).
+
+    Without its rows the ledger would plan the article's automatic posts again
+    (`loa post`, the editors' /post), so the article keeps a marker instead.
+    Read FOR SHARE on PostgreSQL: a prune of this article cannot commit between
+    this check and the insert; on SQLite the write transaction serializes them.
+    """
+    query = select(Article.ledger_pruned_at).where(Article.id == article_id)
+    return session.scalar(query.with_for_update(read=True)) is not None
 
 
 def _insert_ignoring_conflicts(session: Session) -> Insert:
@@ -248,3 +264,115 @@ def due_delivery_ids(
         select(Delivery.id).where(_claimable(now, stuck_after)).order_by(Delivery.id).limit(limit)
     )
     return list(session.scalars(query))
+
+
+def claim_many(
+    factory: sessionmaker[Session],
+    delivery_ids: list[int],
+    *,
+    now: datetime | None = None,
+    stuck_after: timedelta = DEFAULT_STUCK_AFTER,
+) -> list[ClaimedDelivery]:
+    """:func:`claim` for many rows in one transaction: the ones that are ours to send.
+
+    A fan-out claims its rows a batch at a time instead of one write
+    transaction per message. The rules are :func:`claim`'s, row for row: rows
+    locked by another worker are skipped (FOR UPDATE SKIP LOCKED on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers), and a row found
+    stuck in `sending` is retried once as a possible duplicate, or given up.
+    """
+    now = now or utcnow()
+    wanted = list(dict.fromkeys(delivery_ids))
+    if not wanted:
+        return []
+    with write_session(factory) as session:
+        rows = session.scalars(
+            select(Delivery)
+            .where(Delivery.id.in_(wanted), _claimable(now, stuck_after))
+            .order_by(Delivery.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        fresh = [row.id for row in rows if row.state == DeliveryState.PENDING]
+        claimed: list[ClaimedDelivery] = []
+        for row in rows:
+            if row.state == DeliveryState.SENDING:
+                if row.possible_duplicate:  # stuck twice: see claim()
+                    row.state = DeliveryState.FAILED
+                    row.last_error = "stuck in sending twice; not retried again"
+                    continue
+                row.possible_duplicate = True
+                record_event(
+                    session,
+                    EventKind.POSSIBLE_DUPLICATE,
+                    f"delivery {row.id} to {row.chat_id} was retried after a crash: "
+                    "the chat may show the article twice",
+                    article_id=row.article_id,
+                )
+                row.state = DeliveryState.SENDING
+                row.claimed_at = now
+                row.attempts += 1
+            claimed.append(
+                ClaimedDelivery(
+                    row.id,
+                    row.article_id,
+                    row.chat_id,
+                    row.generation,
+                    row.attempts + (1 if row.id in fresh else 0),
+                    tuple(row.message_ids or ()),
+                    tuple(row.methods or ()),
+                    row.plain_text,
+                    row.possible_duplicate,
+                )
+            )
+        session.flush()
+        if fresh:
+            # The common case in one statement; the rows are locked by the select above.
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(fresh))
+                .values(
+                    state=DeliveryState.SENDING,
+                    claimed_at=now,
+                    attempts=Delivery.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return claimed
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """One successful send to write back (see :func:`mark_sent_many`)."""
+
+    delivery_id: int
+    message_ids: tuple[int, ...]
+    methods: tuple[str, ...]
+    article_version: int
+
+
+def mark_sent_many(factory: sessionmaker[Session], records: list[SentRecord]) -> None:
+    """:func:`mark_sent` for many rows in one transaction (one executemany).
+
+    Until this commits the rows stay in `sending`: a crash in between leaves
+    them to the stuck path (retried once as possible duplicates), exactly as a
+    crash between one send and its record does.
+    """
+    if not records:
+        return
+    sent_at = utcnow()
+    with write_session(factory) as session:
+        session.execute(
+            update(Delivery),
+            [
+                {
+                    "id": record.delivery_id,
+                    "state": DeliveryState.SENT,
+                    "message_ids": list(record.message_ids),
+                    "methods": list(record.methods),
+                    "article_version": record.article_version,
+                    "sent_at": sent_at,
+                    "last_error": None,
+                }
+                for record in records
+            ],
+        )

@@ -174,6 +174,10 @@ class Article(Base):
     pushed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     page_etag: Mapped[str | None] = mapped_column(Text)
     page_last_modified: Mapped[str | None] = mapped_column(Text)
+    #: housekeeping deleted this article's finished delivery rows (retention) at this
+    #: moment: it was announced, so its automatic (generation 0) posts are never planned
+    #: again, even though the ledger no longer shows them (see ops.housekeeping)
+    ledger_pruned_at: Mapped[datetime | None]
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     source: Mapped[Source | None] = relationship()
