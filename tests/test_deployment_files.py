@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer.main
 import yaml
 
@@ -12,7 +15,8 @@ from loa.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 LOA_SERVICES = {"migrate", "worker", "beat", "bot", "web"}
-THIRD_PARTY = {"redis", "postgres", "flower"}
+THIRD_PARTY = {"redis", "postgres", "flower", "nginx"}
+PUBLIC = {"web", "nginx"}  # the only services published beyond loopback
 
 
 def _resolve(command: list[str]) -> Any:
@@ -69,7 +73,7 @@ def test_flower_is_not_published_beyond_loopback() -> None:
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     for name, service in services.items():
         for mapping in service.get("ports", []):
-            if name != "web":
+            if name not in PUBLIC:
                 assert str(mapping).startswith("127.0.0.1:"), (name, mapping)
 
 
@@ -92,3 +96,35 @@ def test_dockerfile_installs_every_package() -> None:
     text = (ROOT / "Dockerfile").read_text()
     for package in ("config", "news", "feeds", "bot", "tasks", "loa"):
         assert f"COPY {package} ./{package}" in text
+
+
+def test_nginx_serves_the_feed_export_that_every_loa_service_writes() -> None:
+    """One volume: the Loa services write the export into it, nginx reads it."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "feeds-export" in compose["volumes"]
+    for name in ("worker", "beat", "bot", "web"):  # any of them may run a rebuild
+        export_dir = services[name]["environment"]["LOA_FEEDS_EXPORT_DIR"]
+        assert f"feeds-export:{export_dir}" in services[name]["volumes"], name
+    nginx = services["nginx"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
+    served = next(v for v in nginx["volumes"] if v.startswith("feeds-export:"))
+    _, mount, mode = served.split(":")
+    assert mode == "ro"
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert f"alias {mount}/;" in conf
+    for directive in ("gzip_static on;", "etag on;", 'add_header Cache-Control "public'):
+        assert directive in conf, directive
+    assert "healthcheck" in nginx
+    assert "/export" in (ROOT / "Dockerfile").read_text()  # the volume starts owned by loa
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_the_nginx_config_is_valid() -> None:
+    done = subprocess.run(
+        ["nginx", "-t", "-c", str(ROOT / "deploy" / "nginx.conf")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr

@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -199,3 +202,79 @@ def test_the_manifest_never_leads_outside_the_directory(tmp_path: Path) -> None:
     report = export_documents(directory, [ExportFile("all.rss", b"a", gzip.compress(b"a"), 0.0)])
     assert report.removed == ["old.rss"]
     assert outside.read_text() == "keep" and not (directory / "old.rss").exists()
+
+
+def deploy_nginx_conf(export_dir: Path, prefix: Path, port: int, loa_base: str) -> str:
+    """deploy/nginx.conf with loopback addresses and this test's paths."""
+    conf = (Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf").read_text()
+    swaps = {
+        "listen 80;": f"listen 127.0.0.1:{port};",
+        "alias /srv/loa-feeds/;": f"alias {export_dir}/;",
+        "http://web:8080": loa_base,
+        "pid /tmp/nginx.pid;": f"pid {prefix / 'nginx.pid'};",
+        "access_log /dev/stdout;": "access_log off;",
+    }
+    for old, new in swaps.items():
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    return conf
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_deploy_nginx_serves_the_export_like_loa_serve(
+    factory: sessionmaker[Session], settings: Settings, base: str, export_dir: Path, tmp_path: Path
+) -> None:
+    add(factory, 1)
+    add(factory, 2, category="Kinh tế")
+    rebuild_all(factory, settings)
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(deploy_nginx_conf(export_dir, prefix, port, base))
+    user = "user root;" if os.geteuid() == 0 else ""  # tmp_path is not world-readable
+    proc = subprocess.Popen(
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-e", "stderr",
+         "-g", f"daemon off; {user}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    nginx = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{nginx}/nginx-healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        for name, media in (("all.rss", "application/rss+xml"), ("kinh-te.atom",
+                            "application/atom+xml"), ("source/portal.json",
+                            "application/feed+json"), ("opml", "text/x-opml")):  # fmt: skip
+            plain = requests.get(f"{nginx}/feeds/{name}", headers={"Accept-Encoding": "identity"})
+            assert plain.status_code == 200, name
+            assert plain.content == (export_dir / name).read_bytes()
+            assert plain.content == requests.get(f"{base}/feeds/{name}").content
+            assert plain.headers["content-type"] == f"{media}; charset=utf-8"
+            assert plain.headers["cache-control"] == "public, max-age=300"
+            zipped = requests.get(
+                f"{nginx}/feeds/{name}", headers={"Accept-Encoding": "gzip"}, stream=True
+            )
+            assert zipped.headers["content-encoding"] == "gzip"
+            assert zipped.raw.read(decode_content=False) == (export_dir / f"{name}.gz").read_bytes()
+            again = requests.get(
+                f"{nginx}/feeds/{name}",
+                headers={"If-None-Match": plain.headers["etag"], "Accept-Encoding": "identity"},
+            )
+            assert again.status_code == 304
+            gz_again = requests.get(
+                f"{nginx}/feeds/{name}",
+                headers={"If-None-Match": zipped.headers["etag"], "Accept-Encoding": "gzip"},
+            )
+            assert gz_again.status_code == 304
+        # A query, and what the export does not hold, are Loa's to answer.
+        limited = requests.get(f"{nginx}/feeds/all.json?limit=1")
+        assert len(limited.json()["items"]) == 1
+        assert requests.get(f"{nginx}/healthz").json()["status"] == "ok"
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=10)
+    assert b"[emerg]" not in stderr, stderr
