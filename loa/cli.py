@@ -294,6 +294,24 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 @app.command()
+def housekeeping(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be deleted.")
+    ] = False,
+) -> None:
+    """Apply retention: old finished deliveries, events, outbox files, rotated logs."""
+    from ops.housekeeping import run_housekeeping
+
+    settings = _settings(ctx)
+    with _runtime(settings) as runtime:
+        _require_schema(runtime)
+        report = run_housekeeping(settings, runtime.factory, dry_run=dry_run)
+    for line in report.lines():
+        typer.echo(line)
+
+
+@app.command()
 def poll(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Source name (default: all)")] = None,

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import setup_logging, worker_process_init
 
 from config.settings import Settings
@@ -24,13 +25,16 @@ log = logging.getLogger(__name__)
 
 VISIBILITY_TIMEOUT = 3600
 RECONCILE_EVERY = timedelta(seconds=60)
+HOUSEKEEPING_AT = crontab(hour=3, minute=30)
 TASK_MODULES = ["tasks.jobs"]
 
 
 def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """One periodic poll and re-check per configured source, plus the reconciler."""
+    """One periodic poll and re-check per configured source, the reconciler, housekeeping."""
     schedule: dict[str, dict[str, Any]] = {
         "reconcile": {"task": "loa.reconcile", "schedule": RECONCILE_EVERY},
+        # Retention, once a day at a quiet hour of the newsroom's time zone.
+        "housekeeping": {"task": "loa.housekeeping", "schedule": HOUSEKEEPING_AT},
     }
     for source in settings.effective_sources():
         schedule[f"poll-{source.name}"] = {

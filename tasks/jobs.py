@@ -227,3 +227,12 @@ def check_channels(attempt: int = 0) -> None:
             )
     if any(check.retry for check in checks):
         check_channels.apply_async((attempt + 1,), countdown=min(30 * 2**attempt, MAX_COUNTDOWN))
+
+
+@shared_task(name="loa.housekeeping", ignore_result=True)
+def housekeeping() -> None:
+    """Apply the retention settings once (daily from beat; see ops.housekeeping)."""
+    from ops.housekeeping import run_housekeeping
+
+    rt = get_runtime()
+    run_housekeeping(rt.settings, rt.factory)  # logs what it deleted
