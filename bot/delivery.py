@@ -25,6 +25,7 @@ from bot.render import BotRequest
 from bot.senders import Sender
 from news.readers import is_reader_chat
 from news.subscriptions import mark_blocked
+from ops.metrics import record_telegram_429
 
 log = logging.getLogger(__name__)
 #: Longest a worker waits in-process for a rate-limit turn; longer waits go
@@ -126,6 +127,7 @@ class Courier:
         if verdict is Verdict.MESSAGE_GONE:
             return Sent(SendStatus.GONE, verdict, reason)
         if verdict is Verdict.RATE_LIMITED:
+            record_telegram_429()
             wait = float(getattr(exc, "retry_after", None) or 1.0)
             if self.limiter is not None:
                 self.limiter.note_429(chat, wait)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import redis
 
+from ops.metrics import record_limiter_wait
+
 #: Windows are booked this much longer than Telegram's: a send booked at t and
 #: the next at t + 1 s can reach Telegram less than 1 s apart when the first
 #: request was slower on the wire.
@@ -118,6 +120,7 @@ class TelegramLimiter:
             if waited + wait > max_wait:
                 return -wait
             time.sleep(wait)
+            record_limiter_wait(wait)
             waited += wait
 
     def note_429(self, chat_id: str | int, retry_after: float) -> bool:

@@ -4,28 +4,28 @@ Built by :func:`create_app` with everything injected and served by uvicorn
 (`loa serve`, with the limits of :mod:`feeds.serving`). Feed requests are
 answered by :class:`feeds.fastpath.FeedFastPath` from documents that
 :class:`feeds.service.FeedService` finds; the Starlette routes here serve the
-small human page, the OPML list and the health check; ``/api/`` is the HTTP
+small human page, the OPML list and the operator's probes (:mod:`feeds.health`:
+``/healthz``, ``/readyz``, ``/metrics``); ``/api/`` is the HTTP
 API for CMS pushes and editors' actions (:mod:`feeds.api`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 
 from config.settings import Settings
 from feeds.api import create_api
 from feeds.deep_links import bot_username
 from feeds.fastpath import FeedFastPath
+from feeds.health import probe_routes
 from feeds.pages import home_page, opml
 from feeds.service import FeedService
 from feeds.specs import OPML_PATH, FeedSpec
-from news.models import Article
 from news.queries import latest_headlines
 
 
@@ -61,20 +61,10 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPa
         body = opml(title=settings.feed_title, base_url=settings.base_url, feeds=specs)
         return Response(body, media_type="text/x-opml; charset=utf-8")
 
-    async def health(request: Request) -> Response:
-        """Liveness plus a database round trip; 503 when the database is down."""
-        try:
-            count = await run_in_threadpool(_article_count, factory)
-        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-            return JSONResponse(
-                {"status": "error", "database": f"{exc.__class__.__name__}"}, status_code=503
-            )
-        return JSONResponse({"status": "ok", "articles": count})
-
     app = Starlette(
         routes=[
             Route("/", home),
-            Route("/healthz", health),
+            *probe_routes(settings, factory),  # /healthz, /readyz, /metrics
             Route(OPML_PATH, opml_list),
             Mount("/api", app=create_api(settings, factory)),
         ]
@@ -91,9 +81,3 @@ def _home_data(
     """What the home page shows: feeds, headlines, and the bot's username (one file read)."""
     headlines = [(h.title, h.url) for h in latest_headlines(service.factory, 20)]
     return service.specs(), headlines, bot_username(service.settings)
-
-
-def _article_count(factory: sessionmaker[Session]) -> int:
-    with factory() as session:
-        session.execute(text("SELECT 1"))
-        return int(session.scalar(select(func.count()).select_from(Article)) or 0)

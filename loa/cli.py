@@ -104,6 +104,10 @@ def _settings(ctx: typer.Context, *, log_to_file: bool = False, **overrides: Any
         secrets=[s.get_secret_value() for s in (token, settings.webhook_secret) if s],
         log_file=settings.data_dir / "logs" / "loa.log" if log_to_file else None,
     )
+    if log_to_file:  # a long-running process: its metrics reach the web server's /metrics
+        from ops.metrics import enable_multiprocess
+
+        enable_multiprocess(settings.metrics_dir)
     return settings
 
 

@@ -29,6 +29,7 @@ from loa.demo_portal import DemoPortal
 from loa.embedded_redis import EmbeddedRedis
 from loa.ports import require_free_port
 from news.migrate import upgrade
+from ops.metrics import clear_directory
 from tasks.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Supervisor:
             env["REDIS_URL"] = self.redis.url
         with closing(Runtime(self.settings)) as runtime:
             upgrade(runtime.engine)
+        clear_directory(self.settings.metrics_dir)  # the last run's processes are gone
         if not self.settings.sources and self.config_path is None:
             # Same port and articles as the last run in this data directory, so a
             # restart announces nothing twice (see loa.demo_timeline).
@@ -163,7 +165,7 @@ class Supervisor:
             "Loa is running. Open:",
             f"  feeds      {base}/feeds/all.rss",
             f"  home page  {base}/",
-            f"  health     {base}/healthz",
+            f"  health     {base}/healthz  (ready: {base}/readyz, metrics: {base}/metrics)",
         ]
         if self.portal is not None:
             lines.append(f"  demo portal {self.portal.url}  (a new article every minute)")

@@ -55,6 +55,7 @@ from news.pauses import (
 )
 from news.routing import chats_for
 from news.search import query_words, search_page
+from ops.metrics import record_withdrawal
 
 __all__ = [
     "ArticleNotFound",
@@ -352,6 +353,7 @@ def withdraw(factory: sessionmaker[Session], ref: str, *, by: str) -> int:
         article.withdrawn_at = now
         article.updated_at = now  # corrections measure how long a fix has waited from here
         _cancel_unsent(session, article.id, f"article withdrawn by {by}")
+        record_withdrawal(session, article.source_id)
         record_event(
             session,
             EventKind.ARTICLE_WITHDRAWN,

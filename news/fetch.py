@@ -30,6 +30,7 @@ from urllib3.util.retry import Retry
 
 from news.errors import FetchError
 from news.politeness import HostGate, LocalGate
+from ops.metrics import record_fetch
 
 log = logging.getLogger(__name__)
 ROBOTS_TTL = 3600.0
@@ -125,7 +126,13 @@ class Fetcher:
             raise FetchError("disallowed by robots.txt", url=url)
         host = urlsplit(url).netloc
         with self.gate.slot(host):
-            return self._get(url, etag=etag, last_modified=last_modified)
+            started, outcome = time.monotonic(), "error"
+            try:
+                result = self._get(url, etag=etag, last_modified=last_modified)
+                outcome = "not_modified" if result.not_modified else "ok"
+                return result
+            finally:  # the gate's wait is politeness, not the fetch: timed inside it
+                record_fetch(time.monotonic() - started, outcome)
 
     def allowed(self, url: str) -> bool:
         """Whether robots.txt lets Loa's User-Agent fetch `url` (cached per host)."""

@@ -41,6 +41,7 @@ from news.store import UpsertOutcome, get_or_create_source, upsert_article
 from news.syndication import FeedItem, parse_feed, parse_sitemap
 from news.text import slugify
 from news.weburl import web_url_or_drop
+from ops.metrics import record_poll
 
 log = logging.getLogger(__name__)
 MAX_ARTICLES_PER_POLL = 50
@@ -85,7 +86,26 @@ class Candidate:
 def poll_source(
     factory: sessionmaker[Session], reading: SourceReading, *, now: datetime | None = None
 ) -> PollReport:
-    """Poll `reading.source` once and store what is new; see the module docstring."""
+    """Poll `reading.source` once and store what is new; see the module docstring.
+
+    Every poll is counted by its outcome (``loa_polls_total``), failed ones too.
+    """
+    try:
+        report = _poll(factory, reading, now=now)
+    except Exception:
+        record_poll(reading.source.name, "error")
+        raise
+    if report.not_modified:
+        outcome = "not_modified"
+    else:
+        outcome = "changed" if report.changed else "unchanged"
+    record_poll(reading.source.name, outcome)
+    return report
+
+
+def _poll(
+    factory: sessionmaker[Session], reading: SourceReading, *, now: datetime | None
+) -> PollReport:
     source_cfg, fetcher = reading.source, reading.fetcher
     now = now or utcnow()
     report = PollReport(source=source_cfg.name)

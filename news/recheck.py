@@ -37,6 +37,7 @@ from news.models import Article, ArticleStatus, EventKind, Source
 from news.poll import Candidate, address, discover
 from news.reading import SourceReading
 from news.store import UpsertOutcome, upsert_article
+from ops.metrics import record_withdrawal
 
 log = logging.getLogger(__name__)
 GONE = {404, 410}
@@ -233,6 +234,7 @@ def _withdraw(factory: sessionmaker[Session], article_id: int, now: datetime, wh
         article.withdrawn_at = now
         article.last_checked_at = now
         article.updated_at = now
+        record_withdrawal(session, article.source_id)
         record_event(
             session,
             EventKind.ARTICLE_WITHDRAWN,

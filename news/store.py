@@ -37,6 +37,7 @@ from news.models import (
 )
 from news.text import normalize_text, slugify
 from news.weburl import web_url, web_url_or_drop
+from ops.metrics import record_article
 
 
 class UpsertOutcome(enum.StrEnum):
@@ -235,8 +236,28 @@ def upsert_article(
     See the module docstring for matching. A withdrawn article read again is
     restored. `page` (the fetched article page) supplies validators for later
     conditional re-checks; `listed_url` is where the source's listing links
-    it (the poll compares it next time). The caller's transaction commits.
+    it (the poll compares it next time). The caller's transaction commits (and
+    then ``loa_articles_total`` counts a new or updated article).
     """
+    result = _upsert(
+        session, extracted, source=source, identity=identity, page=page,
+        checked_at=checked_at, listed_url=listed_url,
+    )  # fmt: skip
+    if result.outcome in (UpsertOutcome.NEW, UpsertOutcome.UPDATED):
+        record_article(session, source.name if source else None, result.outcome.value)
+    return result
+
+
+def _upsert(
+    session: Session,
+    extracted: ExtractedArticle,
+    *,
+    source: Source | None,
+    identity: str | None,
+    page: FetchResult | None,
+    checked_at: datetime | None,
+    listed_url: str | None,
+) -> UpsertResult:
     extracted = storable(extracted)
     identity = identity or extracted.canonical_url
     fields = article_fields(extracted)

@@ -9,15 +9,17 @@ remembers what is due; ``loa.reconcile`` re-enqueues it.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
 
 from config.settings import Settings
 from news.errors import ConfigError
+from ops.metrics import mark_process_dead
 from tasks import runtime
 from tasks.runtime import NO_REDIS
 
@@ -91,6 +93,12 @@ def _fresh_runtime_in_child(**_: Any) -> None:
         runtime.get_runtime().sender  # noqa: B018 - builds and initialises the Bot now
     except Exception as exc:  # noqa: BLE001 - Telegram unreachable: build it on first use
         log.warning("Telegram sender not ready at worker start (%s); will retry on use", exc)
+
+
+@worker_process_shutdown.connect
+def _metrics_of_exiting_child(pid: int | None = None, **_: Any) -> None:
+    """A pool child that exits leaves its metric files behind: its live gauges are dropped."""
+    mark_process_dead(pid if pid is not None else os.getpid())
 
 
 @setup_logging.connect
