@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.faults.harness import newsroom_factory  # noqa: F401 - the scenarios' fixture
 from tests.faults.report import REPORT_PATH, RESULTS, markdown_table
 
 
