@@ -1,27 +1,38 @@
-"""Feeds benchmark: rebuild time and cached `/feeds/all.rss` throughput against nginx.
+"""Feeds benchmark: `loa serve`, nginx on the static export, and an nginx baseline.
 
-Why: the feeds are pre-rendered so that serving one is cheap; this measures
-how cheap, against a yardstick measured in the same run on the same machine
-(nginx serving the very same bytes as a static file), and how long a full
-rebuild of every feed takes for a realistic database. Our goal (see the issue)
-is at least 0.5x nginx's requests/second for both the 200 and the 304 case.
+Why: the feeds are pre-rendered so that serving one is cheap, and every
+rebuild can also write them as static files (`feeds_export_dir`,
+:mod:`feeds.export`) for nginx or a CDN. This measures both against a
+yardstick measured in the same run on the same machine: nginx serving the
+very same bytes as a plain static file. It also times a full rebuild
+(export included) for a realistic database.
 
-What it does:
+For each dataset (the demo's size, `--small-articles`: 12 articles in 4
+categories like the demo portal's pool; and a big one, `--articles`: 10,000
+in 50 categories; `/feeds/all.rss` holds the newest 50 either way) it:
 
-1. creates a temp data dir with a SQLite database (migrated), filled with
-   `--articles` articles across `--categories` categories through the real
-   `news.store.upsert_article`;
-2. times `feeds.cache.rebuild_all` three times (median, and how many feeds it
-   wrote);
-3. starts `loa serve` (one uvicorn process) and nginx, both pinned to one CPU
-   with `taskset`, and runs `wrk -t1 -c32` pinned to another CPU against
-   `/feeds/all.rss` of each: a plain GET (200) and a GET with the server's own
-   ETag in If-None-Match (304), after checking each answers as expected;
-4. prints a table and loa/nginx ratios; it asserts nothing about timings.
+1. creates a temp data dir with a SQLite database (migrated), filled through
+   the real `news.store.upsert_article`, with `LOA_FEEDS_EXPORT_DIR` set;
+2. times `feeds.cache.rebuild_all` three times (median, keys changed); the
+   first run writes the export;
+3. starts three servers, each pinned to one CPU with `taskset`:
+   - `loa serve` (one uvicorn process, the embedded default);
+   - "nginx export": nginx from `deploy/nginx.conf` (the compose file's
+     config: gzip_static, ETag, Cache-Control, charset; one worker, loopback)
+     serving the export directory;
+   - "nginx baseline": a minimal nginx serving a copy of the bytes `loa serve`
+     returned (and of the .gz twin, requested by its own name);
+   after checking that all three send the same bytes;
+4. runs `wrk -t1 -c32` pinned to another CPU against `/feeds/all.rss`: a plain
+   GET (200), a GET with the server's own ETag in If-None-Match (304), and a
+   GET with `Accept-Encoding: gzip` (200 gz);
+5. prints a table per dataset with ratios against the baseline and the load
+   average (`uptime`) at the start and end; it asserts nothing about timings.
 
 Every process it starts is stopped and the temp dir removed, also on Ctrl-C.
 
 Usage: .venv/bin/python bench/feeds.py [--seconds 10] [--articles 10000] [--categories 50]
+       [--small-articles 12] [--small-categories 4]
 Needs nginx, wrk and taskset on PATH (Debian: `apt-get install nginx wrk`); when one
 is missing it says so and exits with code 2 without installing anything.
 Only 127.0.0.1 is ever targeted.
@@ -67,7 +78,7 @@ BATCH = 1000
 REBUILDS = 3
 WRK_THREADS = 1
 WRK_CONNECTIONS = 32
-GOAL_RATIO = 0.5
+DEPLOY_NGINX_CONF = REPO / "deploy" / "nginx.conf"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 EXTRA_PATH = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 
@@ -106,11 +117,35 @@ class WrkResult:
 
 @dataclass(frozen=True)
 class Probe:
-    """One request's status, headers and body length."""
+    """One request's status, ETag and raw body (not decompressed)."""
 
     status: int
     etag: str | None
     body: bytes
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One database size to measure."""
+
+    name: str
+    articles: int
+    categories: int
+
+
+@dataclass
+class DatasetResult:
+    """What one dataset measured."""
+
+    dataset: Dataset
+    fill_seconds: float
+    rebuilds: list[tuple[float, int]]
+    body_size: int
+    gzip_size: int
+    load_before: str
+    load_after: str
+    results: dict[tuple[str, str], WrkResult]
 
 
 # --------------------------------------------------------------------------- setup
@@ -142,9 +177,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_environ(data_dir: Path, database_url: str, port: int) -> dict[str, str]:
+def bench_environ(data_dir: Path, database_url: str, port: int, export_dir: Path) -> dict[str, str]:
     """Exactly what the bench's settings are loaded from (no other LOA_* variables)."""
-    return {"LOA_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "LOA_HTTP_PORT": str(port)}
+    return {
+        "LOA_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "LOA_HTTP_PORT": str(port),
+        "LOA_FEEDS_EXPORT_DIR": str(export_dir),
+    }
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, as `uptime` shows them."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def category_names(count: int) -> list[str]:
@@ -248,13 +293,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def request(port: int, headers: dict[str, str] | None = None) -> Probe:
-    """One GET of FEED_PATH on 127.0.0.1:`port`."""
+def request(port: int, headers: dict[str, str] | None = None, path: str = FEED_PATH) -> Probe:
+    """One GET of `path` on 127.0.0.1:`port`; the body as sent (gzip stays gzip)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        conn.request("GET", FEED_PATH, headers=headers or {})
+        conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
-        return Probe(response.status, response.getheader("ETag"), response.read())
+        return Probe(
+            response.status,
+            response.getheader("ETag"),
+            response.read(),
+            response.getheader("Content-Encoding"),
+        )
     finally:
         conn.close()
 
@@ -316,6 +366,33 @@ http {{
 """
 
 
+def export_nginx_conf(export_dir: Path, prefix: Path, port: int, loa_port: int) -> str:
+    """deploy/nginx.conf as compose runs it, on loopback, one worker, no access log.
+
+    Only addresses and paths change, so what is measured is the shipped config.
+    """
+    conf = DEPLOY_NGINX_CONF.read_text()
+    temp = prefix / "temp"
+    swaps = {
+        "worker_processes auto;": "daemon off;\nworker_processes 1;",
+        "listen 80;": f"listen {HOST}:{port};",
+        "alias /srv/loa-feeds/;": f"alias {export_dir}/;",
+        "http://web:8080": f"http://{HOST}:{loa_port}",
+        "pid /tmp/nginx.pid;": f"pid {prefix / 'nginx.pid'};",
+        "error_log /dev/stderr warn;": f"error_log {prefix / 'error.log'} warn;",
+        "access_log /dev/stdout;": (
+            f"access_log off;\n    client_body_temp_path {temp / 'body'};\n"
+            f"    proxy_temp_path {temp / 'proxy'};\n    fastcgi_temp_path {temp / 'fastcgi'};\n"
+            f"    uwsgi_temp_path {temp / 'uwsgi'};\n    scgi_temp_path {temp / 'scgi'};"
+        ),
+    }
+    for old, new in swaps.items():
+        if old not in conf:
+            raise BenchError(f"{DEPLOY_NGINX_CONF} no longer contains {old!r}")
+        conf = conf.replace(old, new)
+    return conf
+
+
 def expect(probe: Probe, status: int, name: str, case: str) -> None:
     """BenchError unless the check request got `status`."""
     if probe.status != status:
@@ -332,16 +409,16 @@ _SOCKET = re.compile(r"Socket errors:\s+(.+)")
 
 
 def run_wrk(
-    tools: dict[str, str], cpu: int, port: int, seconds: int, etag: str | None
+    tools: dict[str, str], cpu: int, port: int, seconds: int, headers: dict[str, str], path: str
 ) -> WrkResult:
-    """wrk pinned to `cpu` against FEED_PATH; with `etag`, as a conditional GET."""
+    """wrk pinned to `cpu` against `path`, every request with `headers`."""
     argv = [
         tools["taskset"], "-c", str(cpu), tools["wrk"], f"-t{WRK_THREADS}",
         f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
     ]  # fmt: skip
-    if etag is not None:
-        argv += ["-H", f"If-None-Match: {etag}"]
-    argv.append(f"http://{HOST}:{port}{FEED_PATH}")
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(f"http://{HOST}:{port}{path}")
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     rps = _RPS.search(done.stdout)
     if done.returncode != 0 or rps is None:
@@ -359,15 +436,21 @@ def run_wrk(
 
 # --------------------------------------------------------------------------- main
 
+SERVERS = ("loa serve", "nginx export", "nginx baseline")
+CASES = ("200", "304", "200 gz")
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per case")
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--categories", type=int, default=50)
+    parser.add_argument("--small-articles", type=int, default=12, help="the demo's size")
+    parser.add_argument("--small-categories", type=int, default=4)
     args = parser.parse_args(argv)
-    if args.seconds < 1 or args.articles < 1 or args.categories < 1:
-        parser.error("--seconds, --articles and --categories must be at least 1")
+    sizes = (args.seconds, args.articles, args.categories)
+    if min(*sizes, args.small_articles, args.small_categories) < 1:
+        parser.error("--seconds, the article and the category counts must be at least 1")
     return args
 
 
@@ -388,9 +471,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     server_cpu, wrk_cpu = pick_cpus()
+    datasets = [
+        Dataset("small (demo)", args.small_articles, args.small_categories),
+        Dataset(f"{args.articles:,} articles", args.articles, args.categories),
+    ]
     tmp = Path(tempfile.mkdtemp(prefix="loa-bench-feeds-"))
     try:
-        return run(args, tools, tmp, server_cpu, wrk_cpu)
+        measured = []
+        for n, dataset in enumerate(datasets):
+            work = tmp / f"set{n}"
+            measured.append(run(dataset, args, tools, work, server_cpu, wrk_cpu))
+        for result in measured:
+            report(args, result, server_cpu, wrk_cpu)
+        return 0
     except BenchError as exc:
         print(f"bench/feeds.py: {exc}", file=sys.stderr)
         return 1
@@ -402,116 +495,169 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(
-    args: argparse.Namespace, tools: dict[str, str], tmp: Path, server_cpu: int, wrk_cpu: int
-) -> int:
-    data_dir, web_root, nginx_dir = tmp / "data", tmp / "www", tmp / "nginx"
-    for path in (data_dir, web_root / "feeds", nginx_dir / "temp"):
-        path.mkdir(parents=True)
-    # nginx's worker may run as an unprivileged user: let it read the document root.
-    for path in (tmp, web_root, web_root / "feeds"):
-        path.chmod(0o755)
-    loa_port, nginx_port = free_port(), free_port()
+    dataset: Dataset,
+    args: argparse.Namespace,
+    tools: dict[str, str],
+    tmp: Path,
+    server_cpu: int,
+    wrk_cpu: int,
+) -> DatasetResult:
+    """Fill, rebuild (and export), start the three servers, check them, run wrk."""
+    data_dir, web_root, export_dir = tmp / "data", tmp / "www", tmp / "export"
+    base_dir, export_nginx_dir = tmp / "nginx-baseline", tmp / "nginx-export"
+    for folder in (data_dir, web_root / "feeds", base_dir / "temp", export_nginx_dir / "temp"):
+        folder.mkdir(parents=True)
+    # nginx's worker may run as an unprivileged user: let it read the document roots.
+    for folder in (tmp.parent, tmp, web_root, web_root / "feeds"):
+        folder.chmod(0o755)
+    loa_port, base_port, export_port = free_port(), free_port(), free_port()
     database_url = f"sqlite:///{data_dir / 'loa.db'}"
-    settings_env = bench_environ(data_dir, database_url, loa_port)
+    settings_env = bench_environ(data_dir, database_url, loa_port, export_dir)
     settings = load_settings(None, environ=settings_env)
+    load_before = load_average()
 
-    print(f"filling {args.articles} articles in {args.categories} categories ...", flush=True)
-    fill_seconds = fill_database(settings, args.articles, args.categories)
-    print(f"  done in {fill_seconds:.1f} s")
-    print(f"rebuilding all feeds {REBUILDS} times ...", flush=True)
+    print(f"[{dataset.name}] filling {dataset.articles} articles ...", flush=True)
+    fill_seconds = fill_database(settings, dataset.articles, dataset.categories)
+    print(f"[{dataset.name}] rebuilding (and exporting) all feeds {REBUILDS} times ...")
     rebuilds = time_rebuilds(settings)
+    export_dir.chmod(0o755)
 
-    loa_log, nginx_log = tmp / "loa-serve.log", nginx_dir / "stdout.log"
+    loa_log = tmp / "loa-serve.log"
     loa_argv = [
         tools["taskset"], "-c", str(server_cpu), sys.executable, "-m", "loa",
         "--log-level", "WARNING", "serve", "--port", str(loa_port),
     ]  # fmt: skip
-    conf = nginx_dir / "nginx.conf"
-    conf.write_text(nginx_conf(web_root, nginx_dir, nginx_port))
-    nginx_argv = [
-        tools["taskset"], "-c", str(server_cpu), tools["nginx"],
-        "-e", str(nginx_dir / "error.log"), "-c", str(conf), "-p", str(nginx_dir),
-    ]  # fmt: skip
+    base_conf, export_conf = base_dir / "nginx.conf", export_nginx_dir / "nginx.conf"
+    base_conf.write_text(nginx_conf(web_root, base_dir, base_port))
+    export_conf.write_text(export_nginx_conf(export_dir, export_nginx_dir, export_port, loa_port))
+
+    def nginx_argv(conf: Path, prefix: Path) -> list[str]:
+        return [
+            tools["taskset"], "-c", str(server_cpu), tools["nginx"],
+            "-e", str(prefix / "error.log"), "-c", str(conf), "-p", str(prefix),
+        ]  # fmt: skip
 
     results: dict[tuple[str, str], WrkResult] = {}
     env = server_environ(settings_env)
-    with running(loa_argv, log=loa_log, env=env, cwd=data_dir) as loa:
+    nginx_env = dict(os.environ)
+    with (
+        running(loa_argv, log=loa_log, env=env, cwd=data_dir) as loa,
+        running(
+            nginx_argv(export_conf, export_nginx_dir),
+            log=export_nginx_dir / "stdout.log", env=nginx_env, cwd=export_nginx_dir,
+        ) as nginx_export,
+    ):  # fmt: skip
         wait_until_up(loa, loa_port, "loa serve", loa_log)
-        first = request(loa_port)
-        expect(first, 200, "loa serve", "plain GET")
-        if first.etag is None:
-            raise BenchError("loa serve sent no ETag for /feeds/all.rss")
-        expect(request(loa_port, {"If-None-Match": first.etag}), 304, "loa serve", "If-None-Match")
-        body = first.body
+        wait_until_up(nginx_export, export_port, "nginx export", export_nginx_dir / "error.log")
+        body, gz = check_loa(loa_port, export_dir)
         (web_root / "feeds" / "all.rss").write_bytes(body)
-        (web_root / "feeds" / "all.rss").chmod(0o644)
-
-        with running(nginx_argv, log=nginx_log, env=dict(os.environ), cwd=nginx_dir) as nginx:
-            wait_until_up(nginx, nginx_port, "nginx", nginx_dir / "error.log")
-            plain = request(nginx_port)
-            expect(plain, 200, "nginx", "plain GET")
-            if plain.body != body or plain.etag is None:
-                raise BenchError("nginx does not serve the same bytes with an ETag")
-            expect(
-                request(nginx_port, {"If-None-Match": plain.etag}), 304, "nginx", "If-None-Match"
-            )
-            cases = [
-                ("200", "loa serve", loa_port, None),
-                ("200", "nginx", nginx_port, None),
-                ("304", "loa serve", loa_port, first.etag),
-                ("304", "nginx", nginx_port, plain.etag),
-            ]
-            for case, name, port, etag in cases:
-                print(f"wrk {case} against {name} for {args.seconds} s ...", flush=True)
-                results[(case, name)] = run_wrk(tools, wrk_cpu, port, args.seconds, etag)
-            for name, proc, log in (("loa serve", loa, loa_log), ("nginx", nginx, nginx_log)):
+        (web_root / "feeds" / "all.rss.gz").write_bytes(gz)
+        for name in ("all.rss", "all.rss.gz"):
+            (web_root / "feeds" / name).chmod(0o644)
+        with running(
+            nginx_argv(base_conf, base_dir), log=base_dir / "stdout.log", env=nginx_env,
+            cwd=base_dir,
+        ) as nginx_base:  # fmt: skip
+            wait_until_up(nginx_base, base_port, "nginx baseline", base_dir / "error.log")
+            plan = {
+                "loa serve": (loa_port, FEED_PATH, FEED_PATH),
+                "nginx export": (export_port, FEED_PATH, FEED_PATH),
+                "nginx baseline": (base_port, FEED_PATH, FEED_PATH + ".gz"),
+            }
+            for name, (port, path, gz_path) in plan.items():
+                etag = check_server(name, port, path, gz_path, body, gz)
+                for case in CASES:
+                    headers: dict[str, str] = {}
+                    target = path
+                    if case == "304":
+                        headers["If-None-Match"] = etag
+                    elif case == "200 gz":
+                        target = gz_path
+                        if name != "nginx baseline":
+                            headers["Accept-Encoding"] = "gzip"
+                    print(f"[{dataset.name}] wrk {case} against {name} ...", flush=True)
+                    results[(case, name)] = run_wrk(
+                        tools, wrk_cpu, port, args.seconds, headers, target
+                    )
+            for name, proc, log in (
+                ("loa serve", loa, loa_log),
+                ("nginx export", nginx_export, export_nginx_dir / "error.log"),
+                ("nginx baseline", nginx_base, base_dir / "error.log"),
+            ):
                 if proc.poll() is not None:
                     raise BenchError(f"{name} died during the run:\n{tail(log)}")
+    return DatasetResult(
+        dataset, fill_seconds, rebuilds, len(body), len(gz), load_before, load_average(), results
+    )
 
-    report(args, fill_seconds, rebuilds, len(body), results, server_cpu, wrk_cpu)
-    return 0
+
+def check_loa(port: int, export_dir: Path) -> tuple[bytes, bytes]:
+    """`loa serve`'s plain and gzip bodies, which must be the exported files' bytes."""
+    plain = request(port)
+    expect(plain, 200, "loa serve", "plain GET")
+    zipped = request(port, {"Accept-Encoding": "gzip"})
+    expect(zipped, 200, "loa serve", "gzip GET")
+    if zipped.encoding != "gzip":
+        raise BenchError("loa serve did not gzip /feeds/all.rss")
+    if (export_dir / "all.rss").read_bytes() != plain.body:
+        raise BenchError("the exported all.rss differs from what loa serve sends")
+    if (export_dir / "all.rss.gz").read_bytes() != zipped.body:
+        raise BenchError("the exported all.rss.gz differs from what loa serve sends")
+    return plain.body, zipped.body
 
 
-def report(
-    args: argparse.Namespace,
-    fill_seconds: float,
-    rebuilds: list[tuple[float, int]],
-    body_size: int,
-    results: dict[tuple[str, str], WrkResult],
-    server_cpu: int,
-    wrk_cpu: int,
-) -> None:
+def check_server(name: str, port: int, path: str, gz_path: str, body: bytes, gz: bytes) -> str:
+    """BenchError unless `name` sends `body`, `gz` and 304 for its ETag; return the ETag."""
+    plain = request(port, path=path)
+    expect(plain, 200, name, "plain GET")
+    if plain.body != body or plain.etag is None:
+        raise BenchError(f"{name} does not send loa serve's bytes with an ETag")
+    accept = {} if gz_path.endswith(".gz") else {"Accept-Encoding": "gzip"}
+    zipped = request(port, accept, path=gz_path)
+    expect(zipped, 200, name, "gzip GET")
+    if zipped.body != gz:
+        raise BenchError(f"{name} does not send loa serve's gzip bytes")
+    expect(request(port, {"If-None-Match": plain.etag}, path=path), 304, name, "If-None-Match")
+    return plain.etag
+
+
+def report(args: argparse.Namespace, result: DatasetResult, server_cpu: int, wrk_cpu: int) -> None:
+    """One table per dataset: req/s per case and server, and ratios to the baseline."""
+    dataset = result.dataset
     print()
-    print(f"Feeds benchmark: {args.articles} articles, {args.categories} categories")
-    print(f"  database fill: {fill_seconds:.1f} s")
-    median = statistics.median(seconds for seconds, _ in rebuilds)
-    runs = ", ".join(f"{seconds * 1000:.0f} ms/{keys} keys" for seconds, keys in rebuilds)
-    print(f"  rebuild_all: median {median * 1000:.0f} ms (runs: {runs})")
-    print(f"  /feeds/all.rss body: {body_size:,} bytes")
+    print(f"Feeds benchmark, {dataset.name}: {dataset.articles} articles, "
+          f"{dataset.categories} categories")  # fmt: skip
+    print(f"  load average before / after: {result.load_before} / {result.load_after}")
+    print(f"  database fill: {result.fill_seconds:.1f} s")
+    median = statistics.median(seconds for seconds, _ in result.rebuilds)
+    runs = ", ".join(f"{seconds * 1000:.0f} ms/{keys} keys" for seconds, keys in result.rebuilds)
+    print(f"  rebuild_all + export: median {median * 1000:.0f} ms (runs: {runs})")
+    print(f"  /feeds/all.rss: {result.body_size:,} bytes, gzip {result.gzip_size:,} bytes")
     print(
         f"  wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{args.seconds}s on CPU {wrk_cpu}; "
         f"servers on CPU {server_cpu}"
     )
     print()
-    header = f"{'case':<5} {'server':<10} {'req/s':>10} {'avg lat':>9} {'transfer/s':>11}  errors"
+    header = (
+        f"{'case':<7} {'server':<15} {'req/s':>10} {'vs baseline':>12} {'avg lat':>9} "
+        f"{'transfer/s':>11}  errors"
+    )
     print(header)
     print("-" * len(header))
-    for (case, name), r in results.items():
-        errors = []
-        if r.bad_responses:
-            errors.append(f"{r.bad_responses} non-2xx/3xx")
-        if r.socket_errors:
-            errors.append(f"socket: {r.socket_errors}")
-        print(
-            f"{case:<5} {name:<10} {r.requests_per_second:>10,.0f} {r.latency:>9} "
-            f"{r.transfer_per_second:>11}  {'; '.join(errors) or '-'}"
-        )
-    print()
-    for case in ("200", "304"):
-        loa, nginx = results[(case, "loa serve")], results[(case, "nginx")]
-        ratio = loa.requests_per_second / nginx.requests_per_second
-        verdict = "meets" if ratio >= GOAL_RATIO else "below"
-        print(f"{case}: loa serve / nginx = {ratio:.3f}x ({verdict} the {GOAL_RATIO}x goal)")
+    for case in CASES:
+        baseline = result.results[(case, "nginx baseline")].requests_per_second
+        for name in SERVERS:
+            r = result.results[(case, name)]
+            errors = []
+            if r.bad_responses:
+                errors.append(f"{r.bad_responses} non-2xx/3xx")
+            if r.socket_errors:
+                errors.append(f"socket: {r.socket_errors}")
+            ratio = r.requests_per_second / baseline if baseline else 0.0
+            print(
+                f"{case:<7} {name:<15} {r.requests_per_second:>10,.0f} {ratio:>11.2f}x "
+                f"{r.latency:>9} {r.transfer_per_second:>11}  {'; '.join(errors) or '-'}"
+            )
 
 
 if __name__ == "__main__":

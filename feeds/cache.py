@@ -51,9 +51,13 @@ class CachedFeed:
 
 
 def make_document(key: str, content_type: str, body: bytes) -> CachedFeed:
-    """A CachedFeed for fresh bytes: gzip copy and ETag computed once, here."""
+    """A CachedFeed for fresh bytes: gzip copy and ETag computed once, here.
+
+    The gzip header's mtime is 0, so the same document always compresses to
+    the same bytes: the export can tell an unchanged .gz twin from a new one.
+    """
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return CachedFeed(key, content_type, body, gzip.compress(body, 6), etag, utcnow())
+    return CachedFeed(key, content_type, body, gzip.compress(body, 6, mtime=0), etag, utcnow())
 
 
 def feed_context(settings: Settings) -> FeedContext:
@@ -125,7 +129,7 @@ def export_feeds(
     ]
     listing = opml(title=settings.feed_title, base_url=settings.base_url, feeds=specs)
     files.append(
-        ExportFile(relpath_for(OPML_PATH), listing, gzip.compress(listing, 6), time.time())
+        ExportFile(relpath_for(OPML_PATH), listing, gzip.compress(listing, 6, mtime=0), time.time())
     )
     try:
         report = export_documents(directory, files)
@@ -182,7 +186,7 @@ class FeedStore:
             row = session.get(RenderedFeed, key)
             if row is None:
                 return None
-            body_gzip = row.body_gzip or gzip.compress(row.body, 6)
+            body_gzip = row.body_gzip or gzip.compress(row.body, 6, mtime=0)
             return CachedFeed(
                 row.key, row.content_type, row.body, body_gzip, row.etag, row.built_at
             )

@@ -122,6 +122,16 @@ def test_unchanged_feeds_are_not_rewritten(
     assert "kinh-te.json.gz" in after and "kinh-te.json.gz" not in before
 
 
+def test_a_rebuild_without_changes_touches_no_file(
+    factory: sessionmaker[Session], settings: Settings, export_dir: Path
+) -> None:
+    add(factory, 1)
+    rebuild_all(factory, settings)
+    before = {name: os.stat(export_dir / name).st_ino for name in exported(export_dir)}
+    rebuild_all(factory, settings)
+    assert {name: os.stat(export_dir / name).st_ino for name in exported(export_dir)} == before
+
+
 def test_a_removed_category_is_pruned_and_foreign_files_stay(
     factory: sessionmaker[Session], settings: Settings, export_dir: Path
 ) -> None:
