@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +44,37 @@ class ChannelCheck:
     #: Telegram could not answer now (down, 429, token refused): nothing was
     #: concluded about the chat, the check is worth repeating later.
     retry: bool = False
+
+
+@dataclass(frozen=True)
+class BotRights:
+    """What the bot may do in a chat, read from getChat + getChatMember answers."""
+
+    can_post: bool
+    can_edit: bool
+    can_delete: bool
+    #: why Loa cannot work as intended there (None: all is well)
+    problem: str | None
+
+
+def bot_rights(chat: dict[str, Any], member: dict[str, Any]) -> BotRights:
+    """The bot's rights from Telegram's answers (`loa channels`, `loa doctor`, start-up).
+
+    In a channel the bot must be an administrator allowed to post and edit
+    (corrections) and, to withdraw posts, delete; in a group a plain member
+    may post and edit or delete its own messages.
+    """
+    admin = member.get("status") in ("administrator", "creator")
+    is_channel = chat.get("type") == "channel"
+    can_post = admin and (not is_channel or bool(member.get("can_post_messages", True)))
+    can_edit = admin and (not is_channel or bool(member.get("can_edit_messages", True)))
+    can_delete = admin and (not is_channel or bool(member.get("can_delete_messages", True)))
+    if not can_post and not is_channel and member.get("status") == "member":
+        can_post = can_delete = True  # plain group members may post (and delete their own)
+    problem = None if can_post else "the bot is not an administrator allowed to post"
+    if can_post and not can_edit and is_channel:
+        problem = "the bot may post but not edit: corrections cannot be applied"
+    return BotRights(can_post, can_edit, can_delete, problem)
 
 
 class ChannelRegistry:
@@ -117,17 +149,14 @@ class ChannelRegistry:
                 return ChannelCheck(configured, None, None, False, False, str(exc), retry=True)
             result = ChannelCheck(configured, None, None, False, False, str(exc))
         else:
-            admin = member.get("status") in ("administrator", "creator")
-            is_channel = chat.get("type") == "channel"
-            can_post = admin and (not is_channel or bool(member.get("can_post_messages", True)))
-            can_edit = admin and (not is_channel or bool(member.get("can_edit_messages", True)))
-            if not can_post and not is_channel and member.get("status") == "member":
-                can_post = True  # plain group members may post
-            problem = None if can_post else "the bot is not an administrator allowed to post"
-            if can_post and not can_edit and is_channel:
-                problem = "the bot may post but not edit: corrections cannot be applied"
+            rights = bot_rights(chat, member)
             result = ChannelCheck(
-                configured, str(chat["id"]), chat.get("title"), can_post, can_edit, problem
+                configured,
+                str(chat["id"]),
+                chat.get("title"),
+                rights.can_post,
+                rights.can_edit,
+                rights.problem,
             )
         with write_session(self.factory) as session:
             row = self._row(session, configured)

@@ -298,6 +298,25 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 @app.command()
+def doctor(
+    ctx: typer.Context,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds each check may take.", min=1)
+    ] = 10.0,
+) -> None:
+    """Check config, database, Redis, the bot token, channels and sources; exit 1 on a failure."""
+    from rich.console import Console
+
+    from ops.doctor import Verdict, examine, print_findings
+
+    settings = _settings(ctx)
+    config_path = resolve_config_path(ctx.obj.config, _environ())
+    findings = examine(settings, config_path=config_path, timeout=timeout)
+    print_findings(findings, Console())
+    raise typer.Exit(1 if any(f.verdict is Verdict.FAIL for f in findings) else 0)
+
+
+@app.command()
 def housekeeping(
     ctx: typer.Context,
     dry_run: Annotated[
