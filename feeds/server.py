@@ -27,6 +27,7 @@ from feeds.pages import home_page, opml
 from feeds.service import FeedService
 from feeds.specs import OPML_PATH, FeedSpec
 from news.queries import latest_headlines
+from ops.status_route import status_endpoint
 
 
 def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPath:
@@ -66,6 +67,7 @@ def create_app(settings: Settings, factory: sessionmaker[Session]) -> FeedFastPa
             Route("/", home),
             *probe_routes(settings, factory),  # /healthz, /readyz, /metrics
             Route(OPML_PATH, opml_list),
+            Route("/status", status_endpoint(settings, factory)),  # basic auth (ops.status_auth)
             Mount("/api", app=create_api(settings, factory)),
         ]
     )

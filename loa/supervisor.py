@@ -30,6 +30,7 @@ from loa.embedded_redis import EmbeddedRedis
 from loa.ports import require_free_port
 from news.migrate import upgrade
 from ops.metrics import clear_directory
+from ops.status_auth import configured_credentials, demo_password, read_password, status_access
 from tasks.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class Supervisor:
         self.emulator: Any = None
         self.children: list[Child] = []
         self._stopping = False
+        #: the demo's generated /status password, when `loa run` made one
+        self.status_password_file: Path | None = None
 
     # --- start -----------------------------------------------------------
 
@@ -104,6 +107,10 @@ class Supervisor:
             self.portal = DemoPortal.resume(data_dir / DEMO_STATE_FILE)
             self.portal.start()
             env["LOA_DEMO_PORTAL_URL"] = self.portal.url
+            if configured_credentials(self.settings) is None:
+                # The demo's /status opens with a password kept in the data dir (0600).
+                self.status_password_file = demo_password(data_dir)
+                env["LOA_STATUS_PASSWORD"] = read_password(self.status_password_file)
         if self.use_emulator:
             env.update(self._start_emulator())
         return env
@@ -167,6 +174,8 @@ class Supervisor:
             f"  home page  {base}/",
             f"  health     {base}/healthz  (ready: {base}/readyz, metrics: {base}/metrics)",
         ]
+        access = status_access(self.settings, self.status_password_file)
+        lines.append(f"  status     {base}/status  ({access})")
         if self.portal is not None:
             lines.append(f"  demo portal {self.portal.url}  (a new article every minute)")
         if self.emulator is not None:

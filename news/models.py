@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -138,6 +139,9 @@ class Article(Base):
     __table_args__ = (
         Index("ix_articles_published", "published_at"),
         Index("ix_articles_source_key", "source_id", "identity_key"),
+        # the status page: articles found per hour, each source's newest (migration 0011)
+        Index("ix_articles_first_seen", "first_seen_at"),
+        Index("ix_articles_source_seen", "source_id", "first_seen_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -201,6 +205,16 @@ class Delivery(Base):
         UniqueConstraint("article_id", "chat_id", "generation", name="uq_deliveries_target"),
         Index("ix_deliveries_state_due", "state", "next_attempt_at"),
         Index("ix_deliveries_chat_bundle", "chat_id", "bundle"),
+        # the status page and `loa status`: messages sent per hour and per chat recently,
+        # created in the last hour, and the few possible duplicates (migration 0011)
+        Index("ix_deliveries_sent_at", "sent_at"),
+        Index("ix_deliveries_created_at", "created_at"),
+        Index(
+            "ix_deliveries_possible_duplicate",
+            "possible_duplicate",
+            postgresql_where=text("possible_duplicate"),
+            sqlite_where=text("possible_duplicate = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
