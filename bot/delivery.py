@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.channels import ChannelRegistry
 from bot.classify import Verdict, classify
-from bot.errors import ChannelUnusable, DeliveryError, TelegramApiError
+from bot.errors import ChannelUnusable, DeliveryError, OutboxUnwritable, TelegramApiError
 from bot.limiter import TelegramLimiter
 from bot.render import BotRequest
 from bot.senders import Sender
@@ -63,9 +63,9 @@ class Sent:
         return int(self.result.get("message_id", 0))
 
 
-def backoff(attempt: int) -> float:
+def backoff(attempt: int, base: float = 5.0) -> float:
     """Seconds before retry number `attempt` after a transient failure (10 s, 20 s, … 10 min)."""
-    return min(5.0 * 2.0**attempt, MAX_BACKOFF)
+    return min(base * 2.0**attempt, MAX_BACKOFF)
 
 
 #: Verdicts a caller recovers from itself (plain text, mark instead of delete): not errors.
@@ -82,11 +82,13 @@ class Courier:
         limiter: TelegramLimiter | None,
         *,
         max_attempts: int,
+        backoff_base: float = 5.0,
     ):
         self.sender = sender
         self.channels = channels
         self.limiter = limiter
         self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
 
     def send(self, chat: str, request: BotRequest, *, key: str, attempt: int = 1) -> Sent:
         """Send `request` to configured `chat` (its `chat_id` is replaced by the resolved id).
@@ -122,6 +124,10 @@ class Courier:
         """Decide what a failed request means (see bot.classify) and act on the chat."""
         verdict = classify(exc)
         reason = str(exc)
+        if isinstance(exc, OutboxUnwritable):  # waits for space, however long: never failed
+            wait = backoff(attempt, self.backoff_base)
+            log.error("%s not written, retrying in %.0fs: %s", key, wait, reason)
+            return Sent(SendStatus.RETRY, Verdict.RETRY, reason, retry_in=wait)
         if verdict is Verdict.NOT_MODIFIED:
             return Sent(SendStatus.UNCHANGED, verdict)
         if verdict is Verdict.MESSAGE_GONE:
@@ -147,7 +153,7 @@ class Courier:
         if verdict is Verdict.CHAT_UNUSABLE:
             self.channels.mark_failed(chat, reason)
         if verdict is Verdict.RETRY and attempt < self.max_attempts:
-            wait = backoff(attempt)
+            wait = backoff(attempt, self.backoff_base)
             log.warning("%s will retry in %.0fs: %s", key, wait, reason)
             return Sent(SendStatus.RETRY, verdict, reason, retry_in=wait)
         if verdict in _EXPECTED:

@@ -10,15 +10,23 @@ one is decided by :func:`bot.classify.classify` from its code and description::
         ├── TelegramApiError         Telegram answered with an error (code, description,
         │                            retry_after, migrate_to_chat_id)
         ├── TelegramNetworkError     Telegram could not be reached (timeout, connection)
-        └── ChannelUnusable          Telegram refused this chat before (blocked, kicked, no
-                                     rights, not found): no sends until an editor fixes it
+        ├── ChannelUnusable          Telegram refused this chat before (blocked, kicked, no
+        │                            rights, not found): no sends until an editor fixes it
+        └── OutboxUnwritable         dry run: the outbox file could not be written (disk
+                                     full, permissions): retried until it can, never failed
 """
 
 from __future__ import annotations
 
 from news.errors import LoaError
 
-__all__ = ["ChannelUnusable", "DeliveryError", "TelegramApiError", "TelegramNetworkError"]
+__all__ = [
+    "ChannelUnusable",
+    "DeliveryError",
+    "OutboxUnwritable",
+    "TelegramApiError",
+    "TelegramNetworkError",
+]
 
 
 class DeliveryError(LoaError):
@@ -56,3 +64,12 @@ class TelegramNetworkError(DeliveryError):
 
 class ChannelUnusable(DeliveryError):
     """Telegram refused this chat before; sends are not attempted until it is fixed."""
+
+
+class OutboxUnwritable(DeliveryError):
+    """The dry-run outbox could not write a message (disk full, permissions).
+
+    Nothing was "sent": the row goes back to pending and is tried again with
+    backoff for as long as it takes, never failed for it (an operator frees
+    the space; the message must not be lost meanwhile).
+    """

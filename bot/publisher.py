@@ -91,7 +91,11 @@ class Publisher:
         self.limiter = limiter
         self.channels = ChannelRegistry(factory, sender)
         self.courier = Courier(
-            sender, self.channels, limiter, max_attempts=settings.publish.max_attempts
+            sender,
+            self.channels,
+            limiter,
+            max_attempts=settings.publish.max_attempts,
+            backoff_base=settings.publish.retry_backoff_seconds,
         )
 
     def publish(self, delivery_id: int, *, now: datetime | None = None) -> PublishOutcome:
@@ -174,15 +178,22 @@ class Publisher:
             return PublishOutcome(claimed.id, PublishStatus.RETRY, error=reason, retry_in=0)
         if sent.status in (SendStatus.RETRY, SendStatus.DEFERRED):
             wait = sent.retry_in or 0.0
-            self._retry(claimed.id, reason, wait)
+            # Telegram asking Loa to wait (a 429, no rate-limit turn yet) is not a
+            # failed try: only transient failures count against max_attempts.
+            waiting = sent.status is SendStatus.DEFERRED or sent.verdict is Verdict.RATE_LIMITED
+            self._retry(claimed.id, reason, wait, refund_attempt=waiting)
             status = PublishStatus(sent.status.value)
             return PublishOutcome(claimed.id, status, error=sent.error, retry_in=wait)
         ledger.mark_failed(self.factory, claimed.id, reason)
         return PublishOutcome(claimed.id, PublishStatus.FAILED, error=reason)
 
-    def _retry(self, delivery_id: int, reason: str, seconds: float) -> None:
+    def _retry(
+        self, delivery_id: int, reason: str, seconds: float, *, refund_attempt: bool = False
+    ) -> None:
         not_before = utcnow() + timedelta(seconds=max(seconds, 0))
-        ledger.mark_retry(self.factory, delivery_id, reason, not_before=not_before)
+        ledger.mark_retry(
+            self.factory, delivery_id, reason, not_before=not_before, refund_attempt=refund_attempt
+        )
 
 
 def preview(article: Article, settings: Settings, chat: str) -> list[BotRequest]:

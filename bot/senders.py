@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.errors import DeliveryError, TelegramApiError, TelegramNetworkError
+from bot.errors import DeliveryError, OutboxUnwritable, TelegramApiError, TelegramNetworkError
 from bot.render import BotRequest
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,27 @@ class OutboxSender:
         self.directory = directory
 
     def send(self, request: BotRequest, *, key: str) -> dict[str, Any]:
-        self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / f"{key}.json"
         payload = json.dumps(request.to_json_dict(), ensure_ascii=False, indent=2)
+        try:
+            self._write(target, payload)
+        except OSError as exc:  # disk full, read-only, permissions: nothing was written
+            raise OutboxUnwritable(
+                f"outbox: cannot write {target}: {exc.strerror or exc}",
+                chat_id=request.params.get("chat_id"),
+            ) from None
+        log.info(
+            "outbox: %s to %s -> %s", request.method, request.params.get("chat_id"), target.name
+        )
+        # A stable fake message id derived from the key keeps the ledger consistent.
+        return {
+            "message_id": zlib.crc32(key.encode()) & 0x7FFFFFFF,
+            "chat": {"id": request.params.get("chat_id")},
+        }
+
+    def _write(self, target: Path, payload: str) -> None:
+        """Write `payload` to `target` atomically: a temp file, fsync, rename."""
+        self.directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -58,14 +76,6 @@ class OutboxSender:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        log.info(
-            "outbox: %s to %s -> %s", request.method, request.params.get("chat_id"), target.name
-        )
-        # A stable fake message id derived from the key keeps the ledger consistent.
-        return {
-            "message_id": zlib.crc32(key.encode()) & 0x7FFFFFFF,
-            "chat": {"id": request.params.get("chat_id")},
-        }
 
     def close(self) -> None:
         return None

@@ -186,7 +186,12 @@ class PublishConfig(_Strict):
     group_per_minute: int = Field(default=20, ge=1)
     burst_limit: int = Field(default=10, ge=1, description="more new articles per poll are spread")
     burst_spacing_seconds: int = Field(default=120, ge=0)
-    max_attempts: int = Field(default=6, ge=1)
+    max_attempts: int = Field(
+        default=6, ge=1, description="transient failures (5xx, timeouts) before giving up"
+    )
+    retry_backoff_seconds: float = Field(
+        default=5.0, gt=0, description="first wait after a transient failure, doubled each time"
+    )
     stuck_after_seconds: int = Field(
         default=600, ge=1, description="a row left in 'sending' this long is retried once"
     )

@@ -334,6 +334,42 @@ def housekeeping(
         typer.echo(line)
 
 
+@db_app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write the copy")],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Copy the database to FILE, safely while Loa runs (SQLite backup API, or pg_dump)."""
+    from ops.backup import backup
+
+    settings = _settings(ctx)
+    try:
+        summary = backup(settings, file, force=force)
+    except LoaError as exc:
+        raise _fail(exc) from None
+    typer.echo(summary.line("backed up to"))
+
+
+@db_app.command("restore")
+def db_restore(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A file `loa db backup` wrote")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing database (SQLite keeps a copy).")
+    ] = False,
+) -> None:
+    """Replace the database with a backup; refuses while Loa runs. Then `loa db upgrade`."""
+    from ops.backup import restore
+
+    settings = _settings(ctx)
+    try:
+        summary = restore(settings, file, force=force)
+    except LoaError as exc:
+        raise _fail(exc) from None
+    typer.echo(summary.line(f"restored {file} into"))
+
+
 @app.command()
 def poll(
     ctx: typer.Context,

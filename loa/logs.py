@@ -125,6 +125,42 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
+class LogFileHandler(logging.handlers.WatchedFileHandler):
+    """The log file; when it cannot be written (disk full), one line says so, not a traceback.
+
+    The stdlib prints "--- Logging error ---" and a traceback to stderr for
+    every record a file handler fails to write: on a full disk that buries the
+    one error an operator needs. This handler says it once (the console
+    handler carries on meanwhile) and once more when the file works again.
+    """
+
+    failing = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed_now = False
+        super().emit(record)
+        if self.failing and not self._failed_now:
+            self.failing = False
+            sys.stderr.write(f"loa: the log file {self.baseFilename} is writable again\n")
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._failed_now = True
+        if self.failing:
+            return
+        self.failing = True
+        error = sys.exc_info()[1]
+        sys.stderr.write(
+            f"loa: cannot write the log file {self.baseFilename} ({error}); "
+            "logging to the console only until it can\n"
+        )
+        if self.stream is not None:  # a half-written buffer would fail every later flush
+            try:
+                self.stream.close()
+            except OSError:
+                pass
+            self.stream = None
+
+
 def setup_logging(
     *,
     json_lines: bool = False,
@@ -143,7 +179,7 @@ def setup_logging(
     handlers: list[logging.Handler] = [handler]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+        handlers.append(LogFileHandler(log_file, encoding="utf-8"))
     secrets = list(secrets)
     _KNOWN_SECRETS.update(s for s in secrets if s)
     redactor = RedactingFilter(secrets)

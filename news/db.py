@@ -18,8 +18,11 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from news.errors import StorageFull
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IMMEDIATE_OPTION = "loa_begin_immediate"
@@ -114,11 +117,27 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.connection(execution_options={IMMEDIATE_OPTION: True})
         yield session
         session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        if _disk_full(exc):
+            bind = session.get_bind()
+            where = (bind if isinstance(bind, Engine) else bind.engine).url
+            raise StorageFull(
+                f"the disk under the database is full ({where!r}): {exc.orig}"
+            ) from exc
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _disk_full(exc: OperationalError) -> bool:
+    """Whether SQLite refused a write for want of space (SQLITE_FULL, or ENOSPC on the WAL)."""
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code == getattr(sqlite3, "SQLITE_FULL", 13) or "disk is full" in str(orig)
 
 
 def utcnow() -> datetime:

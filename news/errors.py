@@ -8,6 +8,7 @@ class and show a clear message. Each carries the context needed to act on it
     LoaError
     ├── ConfigError                  bad or missing configuration (file + field)
     ├── StorageError                 database unreachable or a migration problem
+    │   └── StorageFull              the disk under the database is full (nothing written)
     ├── SourceError                  anything about reading a news site
     │   ├── FetchError               network, HTTP status, size cap, timeout
     │   └── ExtractionError          the page is not an article we can read
@@ -40,11 +41,21 @@ __all__ = [
     "ServiceError",
     "SourceError",
     "StorageError",
+    "StorageFull",
 ]
 
 
 class StorageError(LoaError):
     """The database cannot be used (unreachable, not migrated, ...)."""
+
+
+class StorageFull(StorageError):
+    """The disk under the database is full: the transaction was rolled back, nothing written.
+
+    Raised instead of SQLite's bare "database or disk is full" so a task can
+    say so in one line and leave its work due (the reconciler retries it once
+    space is freed) rather than die with a traceback.
+    """
 
 
 class SourceError(LoaError):

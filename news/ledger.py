@@ -241,11 +241,23 @@ def mark_failed(factory: sessionmaker[Session], delivery_id: int, reason: str) -
 
 
 def mark_retry(
-    factory: sessionmaker[Session], delivery_id: int, reason: str, *, not_before: datetime
+    factory: sessionmaker[Session],
+    delivery_id: int,
+    reason: str,
+    *,
+    not_before: datetime,
+    refund_attempt: bool = False,
 ) -> None:
-    """Hand the row back as pending, due again at `not_before`."""
+    """Hand the row back as pending, due again at `not_before`.
+
+    `refund_attempt`: the claim that counted an attempt only met a wait (a 429,
+    no rate-limit turn), so it is not counted: `attempts` bounds real failures,
+    and a long flood wait must not use up the budget of a later 5xx.
+    """
     with write_session(factory) as session:
         row = session.get_one(Delivery, delivery_id)
+        if refund_attempt and row.attempts > 0:
+            row.attempts -= 1
         row.state = DeliveryState.PENDING
         row.last_error = reason[:2000]
         row.next_attempt_at = not_before

@@ -19,7 +19,7 @@ from bot.corrections import Corrector, stale_deliveries
 from feeds.cache import rebuild_all
 from news.alerts import check_backlog
 from news.db import utcnow
-from news.errors import SourceError
+from news.errors import SourceError, StorageFull
 from news.pauses import is_source_paused
 from news.poll import poll_source as poll_service
 from news.recheck import recheck_source as recheck_service
@@ -97,7 +97,11 @@ def _follow_up(changed_articles: list[int], *, feeds_changed: bool) -> None:
 def publish(delivery_id: int) -> None:
     """Send one ledger row (does nothing if it is not due or already sent)."""
     rt = get_runtime()
-    outcome = rt.publisher.publish(delivery_id)
+    try:
+        outcome = rt.publisher.publish(delivery_id)
+    except StorageFull as exc:  # the row stays as it was: due, and the reconciler retries it
+        log.error("delivery %s not sent, the database cannot record it: %s", delivery_id, exc)
+        return
     log.info(
         "delivery %s: %s%s",
         delivery_id,

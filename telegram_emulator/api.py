@@ -67,9 +67,17 @@ async def _sleep(seconds: float, stopping: threading.Event) -> None:
         await asyncio.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
 
 
+class InjectedError(ApiError):
+    """An error a fault forced (the call record names the fault's kind)."""
+
+    def __init__(self, error: ApiError, kind: str):
+        super().__init__(error.error_code, error.description, error.parameters)
+        self.kind = kind
+
+
 async def _apply_faults(
     state: State, method: str, p: Params, stopping: threading.Event
-) -> ApiError | None:
+) -> InjectedError | None:
     """Run latency/hang faults and return the forced error, if any fault gives one."""
     raw = p.values.get("chat_id")
     with state.lock:
@@ -82,9 +90,10 @@ async def _apply_faults(
         if fault.kind in ("latency", "timeout"):
             await _sleep(fault.seconds, stopping)
             if fault.kind == "timeout":
-                return ApiError(504, "Gateway Timeout")
+                return InjectedError(ApiError(504, "Gateway Timeout"), fault.kind)
             continue
-        return fault.error(chat.type if chat else None)
+        error = fault.error(chat.type if chat else None)
+        return None if error is None else InjectedError(error, fault.kind)
     return None
 
 
@@ -117,8 +126,9 @@ def build_app(control: Control, stopping: threading.Event) -> Starlette:
                     result = HANDLERS[method](state, bot, p)
         except ApiError as error:
             state.log_call(
-                bot_id, method or request.path_params["method"], params, error.error_code
-            )
+                bot_id, method or request.path_params["method"], params, error.error_code,
+                error.kind if isinstance(error, InjectedError) else None,
+            )  # fmt: skip
             return _reply(error)
         state.log_call(bot_id, method, params, 200)
         return JSONResponse({"ok": True, "result": result})

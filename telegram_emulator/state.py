@@ -52,6 +52,9 @@ class CallRecord:
     params: dict[str, Any]
     status: int
     at: float
+    #: The kind of the injected fault that answered (``retry_after``, ``timeout``…), or
+    #: None: tells an injected 429 from one the emulator's own flood control sent.
+    fault: str | None = None
 
 
 class State:
@@ -189,7 +192,14 @@ class State:
             return message_id
 
     def log_call(
-        self, bot_id: int | None, method: str, params: dict[str, Any], status: int
+        self,
+        bot_id: int | None,
+        method: str,
+        params: dict[str, Any],
+        status: int,
+        fault: str | None = None,
     ) -> None:
         with self.lock:
-            self.calls.append(CallRecord(bot_id, method, params, status, self.clock.monotonic()))
+            self.calls.append(
+                CallRecord(bot_id, method, params, status, self.clock.monotonic(), fault)
+            )
