@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test faults lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest clean
+.PHONY: run test faults screenshot lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: $(STAMP)
 ## lost / duplicated deliveries and recovery times; `make test` runs the short ones
 faults: $(STAMP)
 	$(BIN)/pytest -q tests/faults -m faults -p no:randomly
+
+## make screenshot: docs/status.png, the /status page of a demo-like database with 48 h
+## of history, rendered by headless Chromium (Debian's chromium, installed if missing)
+screenshot: $(STAMP)
+	@command -v chromium >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(BIN)/python -m tests.ops.status_screenshot docs/status.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -41,7 +41,7 @@ CHART_HOURS = 48
 FAILURES_SHOWN = 20
 #: readers' private chats listed one by one (those with most waiting or failed first);
 #: every configured channel is listed, and the other readers are summed into one line
-READERS_SHOWN = 10
+READERS_SHOWN = 5
 #: the window of the "sent" column per chat
 SENT_WINDOW = timedelta(hours=24)
 #: deliveries still open: counted per chat whatever their age

@@ -50,6 +50,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat": "Kênh / người đọc",
         "pending": "chờ",
         "sending": "đang gửi",
+        "failed_col": "lỗi",
         "sent_day": "đã gửi (24 giờ)",
         "other_chats": "{count} người đọc khác",
         "failures": "Lỗi gửi gần đây",
@@ -69,6 +70,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "rồi khởi động lại. Mã API không mở được trang này."
         ),
         "day_format": "%d/%m",
+        "time_format": "%d/%m %H:%M",
+        "full_format": "%d/%m/%Y %H:%M:%S",
     },
     "en": {
         "title": "Status",
@@ -103,6 +106,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "chat": "Chat",
         "pending": "pending",
         "sending": "sending",
+        "failed_col": "failed",
         "sent_day": "sent (24 h)",
         "other_chats": "{count} other readers",
         "failures": "Recent failures",
@@ -121,7 +125,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "status_username, “loa” by default) in the config file, or the environment "
             "variable LOA_STATUS_PASSWORD, then restart. API tokens do not open this page."
         ),
-        "day_format": "%m/%d",
+        "day_format": "%d %b",
+        "time_format": "%d %b %H:%M",
+        "full_format": "%d %b %Y %H:%M:%S",
     },
 }
 
@@ -144,7 +150,8 @@ box-shadow:0 1px 2px #0001;overflow-x:auto}
 h2{font-size:15px;margin:2px 0 10px}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceff2;vertical-align:top}
-th{font-size:12px;color:#5b6574;font-weight:600}
+th{font-size:12px;color:#5b6574;font-weight:600;white-space:nowrap}
+td.t{white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok,.bad,.pause{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px}
 .ok{background:#e3f4e8;color:#1e7b3a}.bad{background:#fde6e3;color:#b3261e}
@@ -155,11 +162,11 @@ ul{margin:0;padding-left:18px}
 """
 
 
-def _fmt(moment: datetime | None, tz: ZoneInfo, never: str) -> str:
-    """A time as `dd/mm HH:MM` in the newsroom's zone, escaped; `never` for None."""
+def _fmt(moment: datetime | None, tz: ZoneInfo, t: dict[str, str]) -> str:
+    """A time in the language's short form in the newsroom's zone, escaped; "never" for None."""
     if moment is None:
-        return f'<span class="muted">{escape(never)}</span>'
-    return escape(moment.astimezone(tz).strftime("%d/%m %H:%M"))
+        return f'<span class="muted">{escape(t["never"])}</span>'
+    return escape(moment.astimezone(tz).strftime(t["time_format"]))
 
 
 def _table(headers: Iterable[tuple[str, bool]], rows: list[str], empty: str) -> str:
@@ -177,7 +184,6 @@ def status_page(snapshot: StatusSnapshot, *, title: str, language: str, tz: Zone
     t = TEXTS.get(language, TEXTS["vi"])
     language = language if language in TEXTS else "vi"
     s = snapshot.status
-    never = t["never"]
 
     def card(label: str, value: int, warn: bool = False) -> str:
         css = "card warn" if warn and value else "card"
@@ -203,14 +209,14 @@ def status_page(snapshot: StatusSnapshot, *, title: str, language: str, tz: Zone
         f'<div class="cards">{cards}</div>',
         _pauses(snapshot, t, tz),
         f"<section><h2>{escape(t['chart'])}</h2>{chart}</section>",
-        _sources(snapshot, t, tz, never),
+        _sources(snapshot, t, tz),
         _chats(snapshot, t),
-        _failures(snapshot, t, tz, never),
+        _failures(snapshot, t, tz),
         _events(snapshot, t),
     ]
     other = t["switch_to"]
     generated = t["generated"].format(
-        time=snapshot.generated_at.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S"), zone=tz.key
+        time=snapshot.generated_at.astimezone(tz).strftime(t["full_format"]), zone=tz.key
     )
     return (
         f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
@@ -231,7 +237,7 @@ def _pauses(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo) -> str:
     for p in snapshot.status.pauses:
         key = f"pause_{p.kind.value}"
         what = t[key].format(name=p.name)
-        since = t["since"].format(time=p.created_at.astimezone(tz).strftime("%d/%m %H:%M"))
+        since = t["since"].format(time=p.created_at.astimezone(tz).strftime(t["time_format"]))
         items.append(f'<li><span class="pause">{escape(what)}</span> {escape(since)}</li>')
     return (
         f'<section class="paused-box" id="pauses"><h2>{escape(t["pauses"])}</h2>'
@@ -239,7 +245,7 @@ def _pauses(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo) -> str:
     )
 
 
-def _sources(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo, never: str) -> str:
+def _sources(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo) -> str:
     rows = []
     for line in snapshot.sources:
         h = line.health
@@ -250,13 +256,13 @@ def _sources(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo, never: s
         )
         if line.paused:
             badge += f' <span class="pause">{escape(t["paused"])}</span>'
-        article = _fmt(line.last_article_at, tz, never)
+        article = _fmt(line.last_article_at, tz, t)
         if line.last_article_title:
             article += f'<br><span class="muted">{escape(line.last_article_title[:120])}</span>'
         error = escape(h.last_error or "") if not h.healthy or h.consecutive_failures else ""
         rows.append(
             f"<tr><td>{escape(h.name)}</td><td>{badge}</td>"
-            f"<td>{_fmt(h.last_polled_at, tz, never)}</td><td>{article}</td>"
+            f'<td class="t">{_fmt(h.last_polled_at, tz, t)}</td><td>{article}</td>'
             f'<td class="err">{error}</td></tr>'
         )
     headers = [(t["source"], False), (t["health"], False), (t["last_poll"], False)]
@@ -282,14 +288,14 @@ def _chats(snapshot: StatusSnapshot, t: dict[str, str]) -> str:
             f"<td class=n>{c.sent:,}</td></tr>"
         )
     headers = [(t["chat"], False), (t["pending"], True), (t["sending"], True)]
-    headers += [(t["failed"], True), (t["sent_day"], True)]
+    headers += [(t["failed_col"], True), (t["sent_day"], True)]
     table = _table(headers, rows, t["no_chats"])
     return f'<section id="chats"><h2>{escape(t["chats"])}</h2>{table}</section>'
 
 
-def _failures(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo, never: str) -> str:
+def _failures(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo) -> str:
     rows = [
-        f"<tr><td>{_fmt(f.at, tz, never)}</td><td>{escape(f.chat)}</td>"
+        f'<tr><td class="t">{_fmt(f.at, tz, t)}</td><td>{escape(f.chat)}</td>'
         f"<td>{escape(f.article_title[:120])}</td><td class=n>{f.attempts}</td>"
         f'<td class="err">{escape(f.error)}</td></tr>'
         for f in snapshot.failures

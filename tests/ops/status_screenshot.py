@@ -27,7 +27,7 @@ from tests.helpers import running_server
 from tests.ops.status_seed import seed_status_demo
 
 #: the page's width in the screenshot, and a height that shows the chart and the tables
-WINDOW = (1280, 1640)
+WINDOW = (1280, 1960)
 
 
 def chromium() -> str | None:

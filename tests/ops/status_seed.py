@@ -112,7 +112,7 @@ def _history(session: Session, sources: list[Source], now: datetime, hostile: st
         local_hour = (at.hour + 7) % 24
         count = _PER_HOUR[local_hour] + (hour % 3 == 0)
         for k in range(count):
-            seen = at + timedelta(minutes=(k * 53 + hour * 7) % 60)
+            seen = at + timedelta(minutes=(60 * k + 7 * (hour % 5)) // (count + 1))
             if seen > now:
                 continue
             n += 1
