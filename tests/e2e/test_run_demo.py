@@ -88,6 +88,14 @@ def test_demo_articles_flow_to_feed_and_outbox_then_ctrl_c_stops_everything(
         assert message["method"] == "sendMessage"
         assert message["params"]["chat_id"] == "@loa_demo"
         assert any(title in message["params"]["text"] for title in feed_titles)
+        # The operator's page opens with the password `loa run` generated (0600).
+        password_file = tmp_path / "var" / "status-password"
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        status_url = f"http://127.0.0.1:{port}/status"
+        assert requests.get(status_url, timeout=5).status_code == 401
+        password = password_file.read_text(encoding="ascii").strip()
+        page = requests.get(status_url, auth=("loa", password), timeout=10)
+        assert page.status_code == 200 and "demo" in page.text
         names = " ".join(" ".join(p.cmdline()) for p in seen if _alive(p))
         assert "redis-server" in names
         for role in ("worker", "beat", "serve"):
@@ -119,6 +127,8 @@ def test_demo_articles_flow_to_feed_and_outbox_then_ctrl_c_stops_everything(
     output = log_path.read_text(errors="replace")
     assert code == 0, output
     assert "/feeds/all.rss" in output  # the URLs to open were printed
+    assert f"/status  (user loa, password in {password_file}" in output
+    assert password not in output
     assert "serve exited with code -9; restarting" in output
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in seen) and time.monotonic() < deadline:
