@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from news.db import utcnow, write_session
 from news.events import record_event
 from news.models import Article, Delivery, DeliveryState, EventKind
+from ops.metrics import record_ledger, record_sent
 
 DEFAULT_STUCK_AFTER = timedelta(minutes=10)
 PLAN_CHUNK = 500
@@ -205,6 +206,7 @@ def mark_sent(
     """Record a successful send and the Telegram message ids it produced."""
     with write_session(factory) as session:
         row = session.get_one(Delivery, delivery_id)
+        record_sent(session, [delivery_id], utcnow())  # loa_deliveries_total, publish latency
         row.state = DeliveryState.SENT
         row.message_ids = list(message_ids)
         if methods is not None:
@@ -236,6 +238,7 @@ def mark_failed(factory: sessionmaker[Session], delivery_id: int, reason: str) -
     """Give up on a delivery for good, keeping the reason for editors."""
     with write_session(factory) as session:
         row = session.get_one(Delivery, delivery_id)
+        record_ledger(session, "failed")
         row.state = DeliveryState.FAILED
         row.last_error = reason[:2000]
 
@@ -261,6 +264,7 @@ def mark_retry(
         row.state = DeliveryState.PENDING
         row.last_error = reason[:2000]
         row.next_attempt_at = not_before
+        record_ledger(session, "retry")
 
 
 def due_delivery_ids(
@@ -373,6 +377,7 @@ def mark_sent_many(factory: sessionmaker[Session], records: list[SentRecord]) ->
         return
     sent_at = utcnow()
     with write_session(factory) as session:
+        record_sent(session, [record.delivery_id for record in records], sent_at)
         session.execute(
             update(Delivery),
             [

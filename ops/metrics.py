@@ -35,7 +35,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from news.models import Source
+from news.models import Article, Delivery, Source
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 PUBLISH_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 #: Label value for an article that no configured source owns (a CMS push).
 NO_SOURCE = "none"
-_PENDING_ARTICLES = "loa_metrics_articles"
+_ON_COMMIT = "loa_metrics_on_commit"
 
 
 class Metrics:
@@ -77,8 +77,8 @@ class Metrics:
         )
         self.deliveries = Counter(
             "loa_deliveries",
-            "Ledger deliveries handled by the publisher, by outcome: "
-            "sent, retry, deferred, failed, skipped",
+            "Delivery ledger rows settled, by outcome: sent, retry (due again later: "
+            "a transient error, a 429 or no rate-limit turn soon enough), failed (given up)",
             ["outcome"],
             registry=registry,
         )
@@ -194,15 +194,21 @@ def record_fetch(seconds: float, outcome: str) -> None:
     _guarded("fetch", lambda: metrics().fetch_seconds.labels(outcome).observe(seconds))
 
 
-def record_article(session: Session, source: str | None, change: str) -> None:
-    """Count an article change (new, updated, withdrawn) when `session` commits.
+def _on_commit(session: Session, what: str, record: Callable[[], None]) -> None:
+    """Run `record` (guarded) once `session` commits; forget it if it rolls back.
 
-    Counted on commit, not now: a transaction rolled back (a lost race, a
-    crash) changed nothing, and counts nothing.
+    Database changes are counted on commit, not when made: a transaction
+    rolled back (a lost race, a crash) changed nothing, and counts nothing.
     """
+    session.info.setdefault(_ON_COMMIT, []).append((what, record))
+
+
+def record_article(session: Session, source: str | None, change: str) -> None:
+    """Count an article change (new, updated, withdrawn) when `session` commits."""
 
     def remember() -> None:
-        session.info.setdefault(_PENDING_ARTICLES, []).append((source or NO_SOURCE, change))
+        label = source or NO_SOURCE
+        _on_commit(session, "article", lambda: metrics().articles.labels(label, change).inc())
 
     _guarded("article", remember)
 
@@ -215,14 +221,53 @@ def record_withdrawal(session: Session, source_id: int | None) -> None:
         if source_id is not None:
             with session.no_autoflush:
                 name = session.scalar(select(Source.name).where(Source.id == source_id))
-        session.info.setdefault(_PENDING_ARTICLES, []).append((name or NO_SOURCE, "withdrawn"))
+        label = name or NO_SOURCE
+        _on_commit(session, "article", lambda: metrics().articles.labels(label, "withdrawn").inc())
 
     _guarded("article", remember)
 
 
-def record_delivery(outcome: str) -> None:
-    """The publisher finished with one ledger row: sent, retry, deferred, failed, skipped."""
-    _guarded("delivery", lambda: metrics().deliveries.labels(outcome).inc())
+def record_ledger(session: Session, outcome: str, count: int = 1) -> None:
+    """Count ledger rows settled as `outcome` (retry, failed) when `session` commits."""
+
+    def remember() -> None:
+        _on_commit(session, "delivery", lambda: metrics().deliveries.labels(outcome).inc(count))
+
+    _guarded("delivery", remember)
+
+
+def record_sent(session: Session, delivery_ids: list[int], accepted_at: datetime) -> None:
+    """Count rows about to be marked sent, and each first post's publish latency, on commit.
+
+    Called before the rows are updated: a row is a first post when it is of
+    generation 0 (not a republish) and was never sent before. The latency runs
+    from the article's first storage to `accepted_at`. One query per call, so
+    a batch of sends costs one query, not one per message.
+    """
+
+    def remember() -> None:
+        with session.no_autoflush:
+            rows = session.execute(
+                select(Delivery.generation, Delivery.sent_at, Article.first_seen_at)
+                .join(Article, Article.id == Delivery.article_id)
+                .where(Delivery.id.in_(delivery_ids))
+            ).all()
+        latencies = [
+            max(accepted_at - stored_at, timedelta(0)).total_seconds()
+            for generation, sent_at, stored_at in rows
+            if generation == 0 and sent_at is None
+        ]
+
+        def record() -> None:
+            series = metrics()
+            series.deliveries.labels("sent").inc(len(delivery_ids))
+            for seconds in latencies:
+                series.publish_latency.observe(seconds)
+
+        _on_commit(session, "delivery", record)
+
+    if delivery_ids:
+        _guarded("delivery", remember)
 
 
 def record_telegram_429() -> None:
@@ -241,32 +286,15 @@ def record_limiter_wait(seconds: float) -> None:
     _guarded("limiter wait", record)
 
 
-def record_publish_latency(stored_at: datetime, accepted_at: datetime) -> None:
-    """An article stored at `stored_at` had its first post accepted at `accepted_at`."""
-
-    def record() -> None:
-        delay = accepted_at - stored_at
-        metrics().publish_latency.observe(max(delay, timedelta(0)).total_seconds())
-
-    _guarded("publish latency", record)
-
-
-# --- articles are counted when their transaction commits -----------------------------
+# --- database changes are counted when their transaction commits ----------------------
 
 
 @event.listens_for(Session, "after_commit")
-def _count_committed_articles(session: Session) -> None:
-    pending = session.info.pop(_PENDING_ARTICLES, None)
-    if pending:
-
-        def record() -> None:
-            series = metrics().articles
-            for source, change in pending:
-                series.labels(source, change).inc()
-
-        _guarded("article", record)
+def _count_committed(session: Session) -> None:
+    for what, record in session.info.pop(_ON_COMMIT, None) or ():
+        _guarded(what, record)
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_rolled_back_articles(session: Session) -> None:
-    session.info.pop(_PENDING_ARTICLES, None)
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_ON_COMMIT, None)
