@@ -42,7 +42,9 @@ def _serving(settings: Settings, factory: sessionmaker[Session]) -> Iterator[str
 def _previous_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config()).get_revision(head_revision())
+    newest = head_revision()
+    assert newest is not None
+    head = ScriptDirectory.from_config(alembic_config()).get_revision(newest)
     assert head is not None and isinstance(head.down_revision, str)
     return head.down_revision
 
