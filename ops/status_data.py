@@ -149,7 +149,11 @@ def _latest_articles(session: Session) -> dict[str, tuple[datetime | None, str |
     """Each source's newest article (first seen): one index probe per source, then one fetch.
 
     Two steps rather than a join on a correlated subquery, which PostgreSQL
-    plans as a hash of the whole articles table.
+    plans as a hash of the whole articles table. SQLite probes
+    ``ix_articles_source_seen``; PostgreSQL may walk ``ix_articles_first_seen``
+    back from the newest article instead, which is as cheap for a live source
+    but reads back to the last article of a silent one (14 ms for a source
+    silent 80 days among 100,000 articles, bench/status.py).
     """
     newest = (
         select(Article.id)
