@@ -13,6 +13,7 @@ COPY feeds ./feeds
 COPY bot ./bot
 COPY tasks ./tasks
 COPY loa ./loa
+COPY ops ./ops
 RUN pip install --no-cache-dir . && useradd --create-home --uid 1000 loa && mkdir -p /data /export && chown loa /data /export
 
 USER loa

@@ -10,12 +10,13 @@ Several processes (the worker and its pool children, beat, the bot, the web
 server) record, and only the web server answers ``/metrics``. So the long-
 running entry points call :func:`enable_multiprocess` once, right after
 loading settings: prometheus-client's multiprocess mode then keeps every
-value in memory-mapped files under ``settings.metrics_dir`` (one set per
-process id), and the web server's scrape adds them all up (see
-:mod:`ops.scrape`). ``PROMETHEUS_MULTIPROC_DIR`` is set in the environment,
-so Celery's forked pool children and any process started from this one
-inherit it; `loa run` clears the directory at start (:func:`clear_directory`),
-and a pool child that exits is marked dead (:func:`mark_process_dead`).
+value in memory-mapped files under ``settings.metrics_dir``, one set per
+process (named by host and pid: see :func:`process_id`), and the web
+server's scrape adds them all up (see :mod:`ops.scrape`).
+``PROMETHEUS_MULTIPROC_DIR`` is set in the environment, so Celery's forked
+pool children and any process started from this one inherit it; `loa run`
+clears the directory at start (:func:`clear_directory`), and a pool child
+that exits is marked dead (:func:`mark_process_dead`).
 
 Series are built on first use, not at import: a module that imports this one
 before the entry point enabled multiprocess mode still records into the files.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -140,8 +142,19 @@ def enable_multiprocess(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with _lock:
         os.environ[MULTIPROC_ENV] = str(directory)
-        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+        values.ValueClass = values.MultiProcessValue(process_identifier=process_id)  # type: ignore[no-untyped-call]
         _metrics = None
+
+
+def process_id(pid: int | None = None) -> str:
+    """This process's name in the metric files' names: host and pid.
+
+    prometheus-client names them by pid alone, but containers sharing the
+    metrics volume (docker-compose's worker and web) each have their own pid
+    1, 7, ...: the host name (a container's id) keeps their files apart.
+    """
+    host = socket.gethostname().replace("_", "-") or "host"
+    return f"{host}-{os.getpid() if pid is None else pid}"
 
 
 def clear_directory(directory: Path) -> None:
@@ -166,7 +179,7 @@ def mark_process_dead(pid: int) -> None:
     try:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(process_id(pid), str(directory))  # type: ignore[no-untyped-call]
     except Exception as exc:  # noqa: BLE001 - metrics never break a shutdown
         log.warning("metrics: could not mark process %s dead: %s", pid, exc)
 

@@ -94,7 +94,7 @@ def test_example_config_posts_to_an_obvious_placeholder() -> None:
 
 def test_dockerfile_installs_every_package() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    for package in ("config", "news", "feeds", "bot", "tasks", "loa"):
+    for package in ("config", "news", "feeds", "bot", "tasks", "loa", "ops"):
         assert f"COPY {package} ./{package}" in text
 
 
