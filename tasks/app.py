@@ -20,7 +20,7 @@ from celery.signals import setup_logging, worker_process_init, worker_process_sh
 from config.settings import Settings
 from news.errors import ConfigError
 from ops.metrics import mark_process_dead
-from tasks import runtime
+from tasks import broker, runtime
 from tasks.runtime import NO_REDIS
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def create_celery_app(settings: Settings) -> Celery:
     if not settings.redis_url:
         raise ConfigError(NO_REDIS)
     runtime.configure(settings)
+    broker.install()  # a lost Redis connection must not stop the worker
     app = Celery("loa", broker=settings.redis_url, include=TASK_MODULES)
     app.conf.update(
         task_acks_late=True,

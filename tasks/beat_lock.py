@@ -3,7 +3,10 @@
 Two beats would poll every source twice and double the reconciler's work.
 ``loa beat`` takes this lock before starting the scheduler and renews it in a
 background thread; a second beat finds it taken and exits with a clear error.
-If renewal ever fails (lock stolen after a long stall), beat stops itself.
+If renewal finds another beat holding it (stolen after a long stall), beat
+stops itself; if it finds no holder at all (Redis restarted empty, or the key
+expired while Redis was unreachable), it takes the lock again and carries on,
+so a Redis restart never leaves the installation without a beat.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ import redis
 
 log = logging.getLogger(__name__)
 BEAT_LOCK_KEY = "loa:beat:lock"
+# Renew our lock; take it again if it is gone (Redis restarted empty, or the key
+# expired during a long outage); 0 only when another beat holds it.
 _RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+if not holder then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
 end
 return 0
 """
@@ -75,6 +85,8 @@ class BeatLock:
                 log.error("beat lock lost to another process; stopping this beat")
                 self.on_lost()
                 return
+            if renewed == 2:
+                log.warning("beat lock was gone (Redis restarted?); taken again")
 
     def release(self) -> None:
         """Stop renewing and give the lock up (only if still ours)."""

@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.loader import load_settings
-from loa.embedded_redis import EmbeddedRedis
+from loa.embedded_redis import EmbeddedRedis, redis_server_binary
 from news.db import make_engine, make_session_factory
 from news.models import Delivery, DeliveryState, Event, EventKind, Source, SourceState
 from tasks.app import create_celery_app
@@ -440,29 +440,57 @@ class PrivateRedis:
     """A redis-server of the scenario's own (persistence off): stop it, start it empty.
 
     Scenario 2 stops Redis; it must never stop the machine's shared one, so it
-    always runs this, on a unix socket under the scenario's directory.
+    always runs this: on a unix socket under the scenario's directory, as
+    `loa run` does (the default), or with `tcp=True` on a loopback port of its
+    own that stays the same across restarts, as a `REDIS_URL` deployment sees it.
     """
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, tcp: bool = False):
         self.server = EmbeddedRedis(directory)
+        self.port: int | None = None
+        if tcp:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = int(probe.getsockname()[1])
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return self.server.url
+        if self.port is None:
+            return self.server.url
+        return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.server.start()
+        if self.port is None:
+            self.server.start()
+            return
+        args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--daemonize", "no"]  # fmt: skip
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        wait_for(self._answers, timeout=10, what="the private redis-server")
+
+    def _answers(self) -> bool:
+        client = self.client()
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
 
     def stop(self) -> None:
         """Stop it hard (SIGKILL): what it held is gone, as after a crash."""
-        process = self.server.process
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        for process in (self.server.process, self.process):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+        self.process = None
         self.server.stop()
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(redis_client_url(self.url))
+        return redis.Redis.from_url(redis_client_url(self.url), socket_timeout=2)
 
 
 @contextmanager

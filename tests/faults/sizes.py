@@ -80,7 +80,7 @@ KILL_WORKER = {
                        recovery_timeout=240),
 }  # fmt: skip
 REDIS_OUTAGE = {
-    "short": RedisOutage(chats=6, articles=2, per_second=30, outage=3.0, reconcile_every=1.0,
+    "short": RedisOutage(chats=6, articles=2, per_second=3, outage=3.0, reconcile_every=1.0,
                          recovery_timeout=60),
     "long": RedisOutage(chats=50, articles=3, per_second=30, outage=30.0, reconcile_every=60.0,
                         recovery_timeout=240),

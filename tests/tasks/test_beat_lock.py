@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,23 @@ def test_lock_lost_triggers_the_callback(redis_client: redis.Redis) -> None:
     lock.release()
     assert redis_client.get(key) == b"someone-else"  # release never deletes another's lock
     redis_client.delete(key)
+
+
+def test_lock_emptied_by_a_redis_restart_is_taken_again(redis_client: redis.Redis) -> None:
+    key = f"loa:test:beat:{uuid.uuid4().hex}"
+    lost: list[bool] = []
+    lock = BeatLock(redis_client, key=key, ttl_seconds=0.3, on_lost=lambda: lost.append(True))
+    assert lock.acquire()
+    try:
+        redis_client.delete(key)  # what a Redis restarted empty looks like to beat
+        deadline = time.monotonic() + 3
+        while redis_client.get(key) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert redis_client.get(key) == lock.token.encode()
+        assert lost == []
+    finally:
+        lock.release()
+    assert redis_client.get(key) is None
 
 
 def test_loa_beat_refuses_to_start_while_another_holds_the_lock(
