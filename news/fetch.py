@@ -29,7 +29,7 @@ from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from news.errors import FetchError
-from news.politeness import HostGate, LocalGate
+from news.politeness import HostGate, LocalGate, RobotsCache
 from ops.metrics import record_fetch
 
 log = logging.getLogger(__name__)
@@ -107,8 +107,12 @@ class Fetcher:
         gate: HostGate | None = None,
         respect_robots: bool = True,
         check: Callable[[str], object] | None = None,
+        robots_cache: RobotsCache | None = None,
     ):
         self.session = session or make_session()
+        #: robots.txt texts shared by every worker process (Redis), so each host's
+        #: is fetched once an hour, not once per process (each costing a polite wait)
+        self.robots_cache = robots_cache
         #: called with each URL (every redirect hop) before it is requested; raises to refuse
         self.check = check
         self.timeout = timeout
@@ -147,17 +151,27 @@ class Fetcher:
 
     def _load_robots(self, origin: str) -> RobotFileParser | None:
         """The parsed robots.txt, or None (allow all) when there is none or it is unreadable."""
+        text = self.robots_cache.get(origin) if self.robots_cache is not None else None
+        if text is None:
+            text = self._fetch_robots(origin)
+            if self.robots_cache is not None:
+                self.robots_cache.put(origin, text, ROBOTS_TTL)
+        if not text:
+            return None
+        parser = RobotFileParser()
+        parser.parse(text.splitlines())
+        return parser
+
+    def _fetch_robots(self, origin: str) -> str:
+        """robots.txt's text; empty (allow all) when there is none or it is unreadable."""
         try:
             with self.gate.slot(urlsplit(origin).netloc):
                 result = self._get(f"{origin}/robots.txt")
         except FetchError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                return None
-            log.warning("robots.txt of %s unreadable (%s); fetching anyway", origin, exc)
-            return None
-        parser = RobotFileParser()
-        parser.parse(result.content.decode("utf-8", errors="replace").splitlines())
-        return parser
+            if not (exc.status is not None and 400 <= exc.status < 500):
+                log.warning("robots.txt of %s unreadable (%s); fetching anyway", origin, exc)
+            return ""
+        return result.content.decode("utf-8", errors="replace")
 
     def _get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None

@@ -94,6 +94,36 @@ class RedisGate:
             self.client.zrem(slots, token)
 
 
+class RobotsCache(Protocol):
+    """robots.txt texts by origin, shared by processes ("" means: none, allow all)."""
+
+    def get(self, origin: str) -> str | None: ...
+
+    def put(self, origin: str, text: str, ttl: float) -> None: ...
+
+
+class RedisRobotsCache:
+    """The shared robots.txt cache, in Redis under ``loa:robots:<origin>``."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+
+    def get(self, origin: str) -> str | None:
+        try:
+            raw = self.client.get(f"loa:robots:{origin}")
+        except redis.RedisError:
+            return None  # Redis down: this process fetches robots.txt itself
+        if raw is None or isinstance(raw, str):
+            return raw
+        return raw.decode("utf-8", errors="replace")
+
+    def put(self, origin: str, text: str, ttl: float) -> None:
+        try:
+            self.client.set(f"loa:robots:{origin}", text.encode("utf-8"), px=int(ttl * 1000))
+        except redis.RedisError:
+            pass
+
+
 class LocalGate:
     """The same rules for one process (threads), for commands run without Redis."""
 

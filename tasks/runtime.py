@@ -23,7 +23,7 @@ from news.db import make_engine, make_session_factory
 from news.errors import ConfigError
 from news.extract import SiteReader, reader_for
 from news.fetch import Fetcher
-from news.politeness import RedisGate
+from news.politeness import RedisGate, RedisRobotsCache
 from news.reading import SourceReading
 
 #: What a process that needs Redis says when it has none.
@@ -122,14 +122,17 @@ class Runtime:
         command without Redis is polite within its own process.
         """
         if source.name not in self._fetchers:
-            gate = None
+            gate = robots = None
             if self.settings.redis_url:
                 gate = RedisGate(
                     self.redis,
                     max_concurrent=self.settings.host_max_concurrent,
                     min_delay=self.settings.host_min_delay,
                 )
-            self._fetchers[source.name] = Fetcher(gate=gate, respect_robots=source.respect_robots)
+                robots = RedisRobotsCache(self.redis)
+            self._fetchers[source.name] = Fetcher(
+                gate=gate, respect_robots=source.respect_robots, robots_cache=robots
+            )
         return self._fetchers[source.name]
 
     def reading(self, source: SourceConfig) -> SourceReading:

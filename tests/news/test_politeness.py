@@ -16,11 +16,12 @@ from news.errors import SourceError
 from news.extract import reader_for
 from news.fetch import Fetcher
 from news.models import SourceState
-from news.politeness import LocalGate, RedisGate
+from news.politeness import LocalGate, RedisGate, RedisRobotsCache
 from news.poll import poll_source
 from news.reading import SourceReading
 from tasks.runtime import redis_client_url
 from tests.conftest import free_port
+from tests.sites.server import SiteServer
 
 
 def _hammer(gates: list[RedisGate | LocalGate], host: str, workers: int) -> tuple[int, list[float]]:
@@ -104,3 +105,20 @@ def test_no_turn_in_time_is_a_source_error_recorded_in_health(
         state = session.query(SourceState).one()
         assert state.consecutive_failures == 1
         assert state.last_error is not None and "no turn" in state.last_error
+
+
+def test_robots_txt_is_fetched_once_for_every_process(
+    site_server: SiteServer, redis_client: redis.Redis
+) -> None:
+    """Each worker process has its own Fetcher; the Redis cache saves each a polite wait."""
+    site_server.set_robots("User-agent: *\nDisallow: /private/\n")
+    cache = RedisRobotsCache(redis_client)
+    redis_client.delete(f"loa:robots:{site_server.base_url}")
+    page = f"{site_server.base_url}/private/page.html"
+    fetchers = [Fetcher(robots_cache=cache) for _ in range(3)]  # three processes, say
+    for fetcher in fetchers:
+        assert not fetcher.allowed(page)
+        assert fetcher.allowed(f"{site_server.base_url}/portal.test/")
+    assert site_server.hits("/robots.txt") == 1
+    assert redis_client.pttl(f"loa:robots:{site_server.base_url}") > 3_000_000
+    redis_client.delete(f"loa:robots:{site_server.base_url}")
