@@ -197,3 +197,12 @@ def test_chromium_renders_the_page(
     data = png.read_bytes()
     assert _png_size(data) == (1280, 1400)
     assert 40_000 < len(data) < 2_000_000  # a page with a chart and tables, not a blank one
+
+
+def test_an_empty_database_renders_a_calm_page(factory: sessionmaker[Session]) -> None:
+    snap = status_snapshot(factory, now=NOW)
+    assert snap.sources == [] and snap.chats == [] and snap.failures == []
+    assert len(snap.hours) == CHART_HOURS and not any(h.articles or h.sent for h in snap.hours)
+    page = status_page(snap, title="Loa", language="en", tz=TZ)
+    for text in ("No sources yet.", "Nothing sent yet.", "No failures.", "<svg"):
+        assert text in page
