@@ -90,18 +90,22 @@ def relpath_for(url_path: str) -> str:
     return str(rel)
 
 
-def export_documents(directory: Path, files: Sequence[ExportFile]) -> ExportReport:
-    """Write `files` (and their .gz twins) into `directory` atomically; prune stale ones.
+def export_documents(
+    directory: Path, files: Sequence[ExportFile], *, complete: bool = True
+) -> ExportReport:
+    """Write `files` (and their .gz twins) into `directory` atomically.
 
+    `complete`: `files` is every feed there is, so exported feeds missing from
+    it are deleted; otherwise (a rebuild of some feeds) nothing is deleted.
     Raises FeedExportError when the directory cannot be written.
     """
     try:
-        return _export(directory, files)
+        return _export(directory, files, complete=complete)
     except OSError as exc:
         raise FeedExportError(f"could not export the feeds: {exc}", directory=directory) from exc
 
 
-def _export(directory: Path, files: Sequence[ExportFile]) -> ExportReport:
+def _export(directory: Path, files: Sequence[ExportFile], *, complete: bool) -> ExportReport:
     directory.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     unchanged: list[str] = []
@@ -120,7 +124,10 @@ def _export(directory: Path, files: Sequence[ExportFile]) -> ExportReport:
         touched_dirs.add(target.parent)
         written.append(item.relpath)
     current = {item.relpath for item in files}
-    removed = _prune(directory, _read_manifest(directory) - current)
+    previous = _read_manifest(directory)
+    removed = _prune(directory, previous - current) if complete else []
+    if not complete:
+        current |= previous
     if removed or written or not (directory / MANIFEST).exists():
         _replace(directory / MANIFEST, "".join(f"{p}\n" for p in sorted(current)).encode(), None)
         touched_dirs.add(directory)

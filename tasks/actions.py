@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,9 @@ from news.pauses import is_source_paused
 from news.poll import PollReport
 from news.poll import poll_source as poll_service
 from news.recheck import recheck_source as recheck_service
+
+if TYPE_CHECKING:
+    from feeds.cache import FeedScope
 
 log = logging.getLogger(__name__)
 #: How long poll_now waits for a poll of the same source already running.
@@ -119,17 +122,22 @@ def dispatch_fixes(article_ids: Iterable[int], *, settings: Settings | None = No
 
 
 def dispatch_feed_rebuild(
-    *, settings: Settings | None = None, factory: sessionmaker[Session] | None = None
+    *,
+    settings: Settings | None = None,
+    factory: sessionmaker[Session] | None = None,
+    scope: FeedScope | None = None,
 ) -> bool:
     """Rebuild the feeds soon: one debounced task, or right here without a broker.
 
-    True when the feeds were rebuilt or a rebuild is queued.
+    `scope`: what changed, when known (a poll), so the task renders only those
+    feeds. True when the feeds were rebuilt or a rebuild is queued.
     """
     if _app(settings) is not None:
         from tasks.jobs import schedule_feed_rebuild
 
         try:
-            schedule_feed_rebuild()
+            schedule_feed_rebuild(scope)
+            return True
             return True
         except Exception as exc:  # noqa: BLE001 - Redis down: rebuild here if we can
             log.warning("could not queue a feed rebuild (%s)", exc)
@@ -173,7 +181,11 @@ def announce_report(
     dispatch_publish(planned, settings=settings)
     dispatch_fixes(report.updated, settings=settings)
     if report.changed:
-        dispatch_feed_rebuild(settings=settings, factory=factory)
+        from feeds.cache import FeedScope
+
+        changed = report.new + report.updated + report.moved
+        scope = FeedScope(frozenset((report.source,)), frozenset(changed))
+        dispatch_feed_rebuild(settings=settings, factory=factory, scope=scope)
     return planned
 
 

@@ -22,6 +22,7 @@ from news.errors import ConfigError
 from ops.metrics import mark_process_dead
 from tasks import broker, runtime
 from tasks.runtime import NO_REDIS
+from tasks.schedule import PhasedInterval
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,18 @@ def build_beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     for source in settings.effective_sources():
         schedule[f"poll-{source.name}"] = {
             "task": "loa.poll_source",
-            "schedule": timedelta(seconds=source.poll_interval),
+            # Each source at its own phase of the interval: 1,000 sources are not
+            # all due in the same second (tasks.schedule).
+            "schedule": PhasedInterval(timedelta(seconds=source.poll_interval), source.name),
             "args": (source.name,),
             "options": {"expires": max(source.poll_interval, 5)},
         }
         if source.recheck_window_hours > 0:
             schedule[f"recheck-{source.name}"] = {
                 "task": "loa.recheck_source",
-                "schedule": timedelta(seconds=source.recheck_every),
+                "schedule": PhasedInterval(
+                    timedelta(seconds=source.recheck_every), f"recheck:{source.name}"
+                ),
                 "args": (source.name,),
                 "options": {"expires": source.recheck_every},
             }

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts import AlertSender
 from bot.bundles import BundleSender
 from bot.corrections import Corrector, stale_deliveries
-from feeds.cache import rebuild_all
+from feeds.cache import FeedScope, rebuild_all, rebuild_scope
 from news.alerts import check_backlog
 from news.db import utcnow
 from news.errors import SourceError, StorageFull
@@ -29,6 +29,13 @@ from tasks.runtime import get_runtime
 
 log = logging.getLogger(__name__)
 FEED_DEBOUNCE_SECONDS = 2
+#: Redis keys of the pending feed rebuild: queued, and what it must render.
+FEEDS_QUEUED = "loa:feeds:rebuild-queued"
+FEEDS_DIRTY_ALL = "loa:feeds:dirty-all"
+FEEDS_DIRTY_SOURCES = "loa:feeds:dirty-sources"
+FEEDS_DIRTY_ARTICLES = "loa:feeds:dirty-articles"
+FEEDS_FULL_RECENT = "loa:feeds:full-recent"
+FULL_REBUILD_SECONDS = 900
 POLL_LOCK_SECONDS = 120
 #: Never schedule a countdown past the broker's visibility timeout (see DESIGN):
 #: longer waits stay in the database and the reconciler picks them up.
@@ -85,12 +92,12 @@ def _paused(factory: sessionmaker[Session], source_name: str) -> bool:
     return paused
 
 
-def _follow_up(changed_articles: list[int], *, feeds_changed: bool) -> None:
-    """After a poll or a re-check: fix the posts of changed articles, rebuild feeds once."""
+def _follow_up(changed_articles: list[int], *, feeds_changed: bool, source: str) -> None:
+    """After a re-check: fix the posts of changed articles, rebuild their feeds once."""
     for article_id in changed_articles:
         fix_posts.delay(article_id)
     if feeds_changed:
-        schedule_feed_rebuild()
+        schedule_feed_rebuild(FeedScope(frozenset((source,)), frozenset(changed_articles)))
 
 
 @shared_task(name="loa.publish", ignore_result=True)
@@ -135,7 +142,7 @@ def recheck_source(source_name: str) -> None:
         source_name, report.checked, len(report.updated), len(report.withdrawn),
         len(report.problems),
     )  # fmt: skip
-    _follow_up(report.updated + report.withdrawn, feeds_changed=report.changed)
+    _follow_up(report.updated + report.withdrawn, feeds_changed=report.changed, source=source_name)
 
 
 @shared_task(name="loa.fix_posts", ignore_result=True)
@@ -154,19 +161,51 @@ def fix_posts(article_id: int) -> None:
     later(fix_posts, (article_id,), min(waits) if waits else None)
 
 
-def schedule_feed_rebuild() -> None:
-    """Enqueue one rebuild for a burst of changes (a Redis key debounces it)."""
+def schedule_feed_rebuild(scope: FeedScope | None = None) -> None:
+    """Enqueue one rebuild for a burst of changes (a Redis key debounces it).
+
+    `scope` says which feeds changed (None: any of them); the scopes of a
+    burst are gathered in Redis and the one rebuild renders their union.
+    """
     rt = get_runtime()
-    if rt.redis.set("loa:feeds:rebuild-queued", "1", nx=True, ex=FEED_DEBOUNCE_SECONDS + 5):
+    pipe = rt.redis.pipeline()
+    if scope is None:
+        pipe.set(FEEDS_DIRTY_ALL, "1")
+    else:
+        if scope.sources:
+            pipe.sadd(FEEDS_DIRTY_SOURCES, *scope.sources)
+        if scope.article_ids:
+            pipe.sadd(FEEDS_DIRTY_ARTICLES, *scope.article_ids)
+    pipe.execute()
+    if rt.redis.set(FEEDS_QUEUED, "1", nx=True, ex=FEED_DEBOUNCE_SECONDS + 5):
         rebuild_feeds.apply_async(countdown=FEED_DEBOUNCE_SECONDS)
 
 
 @shared_task(name="loa.rebuild_feeds", ignore_result=True)
 def rebuild_feeds() -> None:
-    """Re-render all feeds into the cache."""
+    """Re-render the feeds that changed since the last rebuild (all of them now and then).
+
+    A full rebuild runs when asked for (an editor's action), when nothing says
+    what changed, and at least every FULL_REBUILD_SECONDS, so a feed a scoped
+    rebuild cannot see (an article moved out of a category) is never stale for long.
+    """
     rt = get_runtime()
-    rt.redis.delete("loa:feeds:rebuild-queued")
-    keys = rebuild_all(rt.factory, rt.settings)
+    pipe = rt.redis.pipeline(transaction=True)
+    pipe.delete(FEEDS_QUEUED)
+    pipe.get(FEEDS_DIRTY_ALL)
+    pipe.smembers(FEEDS_DIRTY_SOURCES)
+    pipe.smembers(FEEDS_DIRTY_ARTICLES)
+    pipe.delete(FEEDS_DIRTY_ALL, FEEDS_DIRTY_SOURCES, FEEDS_DIRTY_ARTICLES)
+    _, everything, sources, article_ids, _ = pipe.execute()
+    full_due = rt.redis.set(FEEDS_FULL_RECENT, "1", nx=True, ex=FULL_REBUILD_SECONDS)
+    if everything or full_due or not (sources or article_ids):
+        keys = rebuild_all(rt.factory, rt.settings)
+        rt.redis.set(FEEDS_FULL_RECENT, "1", ex=FULL_REBUILD_SECONDS)
+    else:
+        scope = FeedScope(
+            frozenset(s.decode() for s in sources), frozenset(int(i) for i in article_ids)
+        )
+        keys = rebuild_scope(rt.factory, rt.settings, scope)
     log.info("rebuilt feeds: %s", ", ".join(keys))
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.loader import load_settings
 from config.settings import Settings
-from feeds.cache import rebuild_all
+from feeds.cache import FeedScope, rebuild_all, rebuild_scope
 from feeds.export import MANIFEST, ExportFile, FeedExportError, export_documents
 from feeds.server import create_app
 from feeds.serving import uvicorn_options
@@ -54,16 +54,21 @@ def base(settings: Settings, factory: sessionmaker[Session]) -> Iterator[str]:
         yield url
 
 
-def add(factory: sessionmaker[Session], n: int, category: str = "Công tác tuyên giáo") -> None:
+def add(
+    factory: sessionmaker[Session],
+    n: int,
+    category: str = "Công tác tuyên giáo",
+    source_name: str = "portal",
+) -> int:
     article = replace(
         extracted(n, published_at=datetime(2023, 3, 13, 16, n % 60, tzinfo=ICT)),
         category=category,
     )
     with factory.begin() as session:
         source = get_or_create_source(
-            session, name="portal", kind="html", url="http://portal.test/"
+            session, name=source_name, kind="html", url=f"http://{source_name}.test/"
         )
-        upsert_article(session, article, source=source)
+        return upsert_article(session, article, source=source).article_id
 
 
 def exported(directory: Path) -> set[str]:
@@ -288,3 +293,24 @@ def test_deploy_nginx_serves_the_export_like_loa_serve(
         proc.terminate()
         _, stderr = proc.communicate(timeout=10)
     assert b"[emerg]" not in stderr, stderr
+
+
+def test_a_scoped_rebuild_renders_only_the_feeds_the_change_touches(
+    factory: sessionmaker[Session], settings: Settings, export_dir: Path
+) -> None:
+    add(factory, 1, source_name="portal")
+    add(factory, 2, category="Kinh tế", source_name="other")
+    rebuild_all(factory, settings)
+    before = {name: os.stat(export_dir / name).st_ino for name in exported(export_dir)}
+    new_id = add(factory, 3, source_name="portal")
+    changed = rebuild_scope(
+        factory, settings, FeedScope(frozenset({"portal"}), frozenset({new_id}))
+    )
+    stems = {key.rsplit(".", 1)[0] for key in changed}
+    assert stems == {"all", "source/portal", "category/cong-tac-tuyen-giao"}
+    after = {name: os.stat(export_dir / name).st_ino for name in exported(export_dir)}
+    assert after["source/other.rss"] == before["source/other.rss"]  # not rendered again
+    assert after["kinh-te.json.gz"] == before["kinh-te.json.gz"]
+    assert after["source/portal.rss"] != before["source/portal.rss"]
+    assert set(after) == set(before)  # a partial rebuild deletes nothing
+    assert b"other.rss" in (export_dir / "opml").read_bytes()  # the OPML still lists all

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import pickle
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from config.loader import load_settings
 from tasks.app import build_beat_schedule, create_celery_app
+from tasks.schedule import PhasedInterval, phase, poll_due_at
 
 
 def test_schedule_has_one_poll_per_source_and_the_reconciler(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -18,7 +22,7 @@ def test_schedule_has_one_poll_per_source_and_the_reconciler(tmp_path) -> None: 
     settings = load_settings(path, environ={})
     schedule = build_beat_schedule(settings)
     polls = {
-        entry["args"]: entry["schedule"]
+        entry["args"]: entry["schedule"].run_every
         for entry in schedule.values()
         if entry["task"] == "loa.poll_source"
     }
@@ -66,3 +70,23 @@ def test_a_burst_of_changes_enqueues_one_feed_rebuild(redis_url: str) -> None:
         app.control.purge()
         client.delete("loa:feeds:rebuild-queued")
         client.close()
+
+
+def test_a_thousand_sources_are_spread_over_the_minute() -> None:
+    """Each source has its own phase: no second of the minute gets a burst of polls."""
+    per_second = Counter(int(phase(f"s{i:04d}", 60)) for i in range(1000))
+    assert len(per_second) == 60
+    assert max(per_second.values()) < 35  # 1000/60 ≈ 17 on average
+
+
+def test_a_phased_entry_is_due_once_per_interval_at_its_phase() -> None:
+    every = PhasedInterval(timedelta(hours=1), "portal")
+    due = poll_due_at("portal", 3600, time.time())
+    assert due <= time.time() < due + 3600
+    assert abs(due % 3600 - phase("portal", 3600)) < 1e-6
+    before = every.is_due(datetime.fromtimestamp(due - 1, UTC))
+    assert before.is_due
+    after = every.is_due(datetime.fromtimestamp(due + 0.5, UTC))
+    assert not after.is_due and 0 < after.next <= 3600
+    assert pickle.loads(pickle.dumps(every)) == every  # beat's schedule file keeps it
+    assert every != PhasedInterval(timedelta(hours=1), "other")
