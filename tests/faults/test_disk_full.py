@@ -37,6 +37,7 @@ from news.db import make_engine, make_session_factory
 from news.migrate import upgrade
 from news.models import Delivery, DeliveryState
 from tasks.app import create_celery_app
+from tests.faults.harness import scenario_redis
 from tests.faults.report import ScenarioResult, record
 from tests.helpers import extracted, store_article
 from tests.workers import start_worker, stop_worker, wait_for, worker_env
@@ -100,8 +101,14 @@ def _sent_ids(factory: sessionmaker[Session]) -> set[int]:
 def test_disk_full_marks_nothing_sent_that_was_not_written(
     small_disk: Path,
     database_url: str,
-    redis_url: str,
     tmp_path: Path,
+) -> None:
+    with scenario_redis(tmp_path / "redis-root") as broker:  # a Celery queue of its own
+        _disk_full_scenario(small_disk, database_url, broker, tmp_path)
+
+
+def _disk_full_scenario(
+    small_disk: Path, database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     if database_url.startswith("sqlite"):
         database_url = f"sqlite:///{small_disk / 'loa.db'}"  # the database is on the full disk too
@@ -116,7 +123,6 @@ def test_disk_full_marks_nothing_sent_that_was_not_written(
         database_url, redis_url, small_disk, LOA_PUBLISH='{"retry_backoff_seconds": 0.5}'
     )
     app = create_celery_app(load_settings(None, environ=env))
-    app.control.purge()
     planned: list[int] = []
     for n in range(3):
         article_id = store_article(factory, extracted(800 + n)).article_id

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,8 +25,8 @@ from config.loader import load_settings
 from news import ledger
 from news.models import Delivery, DeliveryState
 from tasks.app import create_celery_app
-from tasks.runtime import redis_client_url
 from telegram_emulator import Emulator
+from tests.faults.harness import scenario_redis
 from tests.faults.report import ScenarioResult, record
 from tests.faults.telegram_record import limit_peaks, tally
 from tests.helpers import extracted, store_article
@@ -60,15 +59,6 @@ SHORT = Outage("short", channels=2, readers=6, articles=2, throttle_seconds=3, r
                bursts=2, burst_size=3, hangs=1, settle_timeout=90)  # fmt: skip
 FULL = Outage("full", channels=3, readers=40, articles=5, throttle_seconds=60, retry_after=5,
               bursts=5, burst_size=10, hangs=4, settle_timeout=600)  # fmt: skip
-
-
-def _purge(env: dict[str, str], redis_url: str) -> None:
-    """No queued tasks and no limiter state from earlier tests."""
-    create_celery_app(load_settings(None, environ=env)).control.purge()
-    client = redis.Redis.from_url(redis_client_url(redis_url))
-    for key in client.scan_iter("loa:tg:*"):
-        client.delete(key)
-    client.close()
 
 
 def _sent_rows(factory: sessionmaker[Session]) -> int:
@@ -107,7 +97,6 @@ def run_outage(
         TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=emulator.base_url,
         LOA_PUBLISH='{"retry_backoff_seconds": 1}' if outage is SHORT else "{}",
     )  # fmt: skip
-    _purge(env, redis_url)
     app = create_celery_app(load_settings(None, environ=env))
 
     emulator.add_fault("retry_after", retry_after=outage.retry_after)
@@ -194,19 +183,19 @@ def _start_beat(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
 def test_telegram_outage_short(
     factory: sessionmaker[Session],
     database_url: str,
-    redis_url: str,
     tmp_path: Path,
     telegram_emulator: Emulator,
 ) -> None:
-    run_outage(SHORT, factory, database_url, redis_url, tmp_path, telegram_emulator)
+    with scenario_redis(tmp_path / "redis-root") as broker:  # a Celery queue of its own
+        run_outage(SHORT, factory, database_url, broker, tmp_path, telegram_emulator)
 
 
 @pytest.mark.long
 def test_telegram_outage_full(
     factory: sessionmaker[Session],
     database_url: str,
-    redis_url: str,
     tmp_path: Path,
     telegram_emulator: Emulator,
 ) -> None:
-    run_outage(FULL, factory, database_url, redis_url, tmp_path, telegram_emulator)
+    with scenario_redis(tmp_path / "redis-root") as broker:
+        run_outage(FULL, factory, database_url, broker, tmp_path, telegram_emulator)
