@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test faults screenshot lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest clean
+.PHONY: run test faults screenshot lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ bench-bot: $(STAMP)
 ## bench-subscribers: one article to 10,000 readers at Telegram's 30/s (about 6 minutes)
 bench-subscribers: $(STAMP)
 	$(BIN)/python bench/subscribers.py --readers 10000
+
+## bench-scale: 1,000 loopback portals polled every minute by two `loa worker`s and
+## `loa beat` (about 10 minutes); needs DATABASE_URL (PostgreSQL) and REDIS_URL
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale_poll.py --minutes 5
 
 ## bench-feeds compares with nginx and drives load with wrk (Debian packages)
 bench-feeds: $(STAMP)
