@@ -25,7 +25,7 @@ from bot.limiter import TelegramLimiter
 from bot.render import BotRequest, RenderOptions, plain_text_fallback, render_post
 from bot.senders import Sender
 from config.settings import Settings
-from news import ledger
+from news import ledger, log_context
 from news.db import utcnow, write_session
 from news.models import Article, Delivery, DeliveryState
 from news.pauses import is_chat_paused
@@ -106,6 +106,8 @@ class Publisher:
         claimed = ledger.claim(self.factory, delivery_id, now=now, stuck_after=stuck_after)
         if claimed is None:
             return PublishOutcome(delivery_id, PublishStatus.SKIPPED)
+        # Every line logged about this send, here or in the task, names its article and chat.
+        log_context.bind(article_id=claimed.article_id, chat_id=claimed.chat_id)
         with self.factory() as session:
             article = session.get_one(Article, claimed.article_id)
             requests = render_post(

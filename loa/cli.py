@@ -184,6 +184,8 @@ def worker(
     celery_app = create_celery_app(settings)  # also this process's task runtime
     _require_schema(get_runtime())
     _quiet_root_warning()
+    if ctx.obj.log_json:
+        _json_only_console()
     celery_app.worker_main(
         [
             "--quiet",  # no banner: `loa run` prints what to open, logs say the rest
@@ -196,6 +198,26 @@ def worker(
             "loa@%h",
         ]
     )
+
+
+def _json_only_console() -> None:
+    """With --log-json every console line is JSON: Celery's shutdown notice becomes a log line.
+
+    Celery prints "worker: Warm shutdown (MainProcess)" straight to the terminal
+    on SIGTERM; its handler is installed again without that print once the
+    worker is up, and the shutdown is logged instead.
+    """
+    from celery.apps import worker as celery_worker
+    from celery.signals import worker_ready, worker_shutting_down
+
+    def quiet_term_handler(sender: Any = None, **_: Any) -> None:
+        celery_worker.install_worker_term_handler(sender.controller, verbose=False)
+
+    def log_shutdown(how: str = "", **_: Any) -> None:
+        log.info("worker: %s shutdown", how.lower())
+
+    worker_ready.connect(quiet_term_handler, weak=False)
+    worker_shutting_down.connect(log_shutdown, weak=False)
 
 
 def _quiet_root_warning() -> None:

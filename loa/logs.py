@@ -1,6 +1,8 @@
 """Logging setup, called once by each entry point (never at import).
 
-Readable console lines by default, one JSON object per line with `json=True`.
+Readable console lines by default, one JSON object per line with `json=True`;
+JSON lines also carry the source, article, chat and delivery the code logging
+was working on (news.log_context).
 Secrets (the bot token, also inside ``/bot<token>/`` URLs) are replaced by
 ``[REDACTED]`` in every record, whatever logger produced it, and the `httpx`
 logger (which logs request URLs, token included) is held at WARNING.
@@ -16,6 +18,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from news import log_context
 
 REDACTED = "[REDACTED]"
 #: Every secret this process was told about, so the entry point can redact the
@@ -107,8 +111,22 @@ class ThirdPartyTracebackTrimmer(logging.Filter):
         return True
 
 
+class ContextFilter(logging.Filter):
+    """Copies what the running code is about (news.log_context) onto each record.
+
+    A filter on the handler runs in the thread that logs, so each task's line
+    gets its own article, source, chat and delivery ids.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in log_context.current().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message (and exception)."""
+    """One JSON object per line: time, level, logger, message, the ids it is about, exception."""
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
@@ -118,6 +136,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "process": record.processName,
         }
+        for key in log_context.FIELDS:
+            value = getattr(record, key, None)
+            if value is not None:
+                payload[key] = value
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
@@ -193,6 +215,7 @@ def setup_logging(
         root.removeHandler(old)
     debug = logging.getLevelName(level) == "DEBUG" if isinstance(level, int) else level == "DEBUG"
     for each in handlers:
+        each.addFilter(ContextFilter())
         if not debug:
             each.addFilter(ThirdPartyTracebackTrimmer())
         each.addFilter(redactor)

@@ -15,9 +15,16 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+)
 
 from config.settings import Settings
+from news import log_context
 from news.errors import ConfigError
 from ops.metrics import mark_process_dead
 from tasks import broker, runtime
@@ -110,3 +117,26 @@ def _metrics_of_exiting_child(pid: int | None = None, **_: Any) -> None:
 @setup_logging.connect
 def _keep_our_logging(**_: Any) -> None:
     """Connected so Celery leaves logging alone: `loa` entry points already set it up."""
+
+
+#: Which arguments of a task name what its log lines are about (news.log_context).
+_LOG_FIELDS: dict[str, tuple[str, ...]] = {
+    "loa.poll_source": ("source",),
+    "loa.recheck_source": ("source",),
+    "loa.publish": ("delivery_id",),
+    "loa.fix_posts": ("article_id",),
+    "loa.send_bundle": ("chat_id",),
+}
+
+
+@task_prerun.connect
+def _log_context_of_task(task: Any = None, args: Any = None, **_: Any) -> None:
+    """Each task starts a fresh log context naming what it works on (`--log-json` fields)."""
+    names = _LOG_FIELDS.get(getattr(task, "name", ""), ())
+    log_context.replace(**dict(zip(names, args or (), strict=False)))
+
+
+@task_postrun.connect
+def _end_log_context(**_: Any) -> None:
+    """Nothing a task bound outlives it (the next task in this process starts clean)."""
+    log_context.replace()
