@@ -142,7 +142,15 @@ def config_finding(settings: Settings, config_path: Path | None) -> Finding:
     where = str(config_path) if config_path else "no file: defaults and environment"
     sources, channels = settings.effective_sources(), settings.effective_channels()
     routes = settings.effective_routes()
-    detail = f"{where}; {len(sources)} sources, {len(channels)} channels, {len(routes)} routes"
+    counts = ", ".join(
+        f"{n} {word if n == 1 else word + 's'}"
+        for n, word in (
+            (len(sources), "source"),
+            (len(channels), "channel"),
+            (len(routes), "route"),
+        )
+    )
+    detail = f"{where}; {counts}"
     if settings.is_demo:
         return Finding("config", Verdict.OK, detail + " (the demo)")
     if not sources:
