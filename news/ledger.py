@@ -9,12 +9,18 @@ row from `pending` to `sending`, and the row records the outcome. A row left in
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ParamSpec
 
 from sqlalchemy import ColumnElement, Insert, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import utcnow, write_session
@@ -24,6 +30,44 @@ from ops.metrics import record_ledger, record_sent
 
 DEFAULT_STUCK_AFTER = timedelta(minutes=10)
 PLAN_CHUNK = 500
+#: How long the record of a message that is already out is retried while the
+#: database is unreachable. Giving up leaves the row in `sending`, and the stuck
+#: path sends it again: a duplicate. Keep it well under publish.stuck_after_seconds
+#: (600 by default), or another worker may re-send the row while this one retries.
+RECORD_RETRY_SECONDS = 60.0
+RECORD_RETRY_MAX_DELAY = 5.0
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+def _retried_while_unreachable(record: Callable[P, None]) -> Callable[P, None]:
+    """Retry a record of sent messages with backoff while the database is unreachable.
+
+    Only connection-level failures (OperationalError, InterfaceError: a closed
+    port, a restarted server, a locked SQLite file) are retried; each attempt is
+    a whole new transaction, so a retry writes exactly what the first would have.
+    """
+
+    @functools.wraps(record)
+    def retrying(*args: P.args, **kwargs: P.kwargs) -> None:
+        deadline = time.monotonic() + RECORD_RETRY_SECONDS
+        delay = 0.2
+        while True:
+            try:
+                return record(*args, **kwargs)
+            except (OperationalError, InterfaceError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning(
+                    "database unreachable while recording sent messages (%s); retrying in %.1f s",
+                    exc.__class__.__name__,
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_DELAY)
+
+    return retrying
 
 
 @dataclass(frozen=True)
@@ -195,6 +239,7 @@ def claimable_state(now: datetime, stuck_after: timedelta) -> ColumnElement[bool
     )
 
 
+@_retried_while_unreachable
 def mark_sent(
     factory: sessionmaker[Session],
     delivery_id: int,
@@ -217,6 +262,7 @@ def mark_sent(
         row.last_error = None
 
 
+@_retried_while_unreachable
 def mark_progress(
     factory: sessionmaker[Session],
     delivery_id: int,
@@ -366,6 +412,7 @@ class SentRecord:
     article_version: int
 
 
+@_retried_while_unreachable
 def mark_sent_many(factory: sessionmaker[Session], records: list[SentRecord]) -> None:
     """:func:`mark_sent` for many rows in one transaction (one executemany).
 

@@ -73,7 +73,12 @@ def create_celery_app(settings: Settings) -> Celery:
         raise ConfigError(NO_REDIS)
     runtime.configure(settings)
     broker.install()  # a lost Redis connection must not stop the worker
-    app = Celery("loa", broker=settings.redis_url, include=TASK_MODULES)
+    app = Celery(
+        "loa",
+        broker=settings.redis_url,
+        include=TASK_MODULES,
+        task_cls="tasks.base:LoaTask",  # retried with backoff while the database is down
+    )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -218,11 +218,15 @@ class Newsroom:
         source: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
+        process_database_url: str | None = None,
     ):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "data"
         self.database_url = database_url
+        #: what the Loa processes use (scenario 3: a proxy the test can cut); the
+        #: newsroom's own counting always reads `database_url` directly
+        self.process_database_url = process_database_url or database_url
         self.redis_url = redis_url
         self.site = site
         self.emulator = emulator
@@ -269,7 +273,7 @@ class Newsroom:
             {
                 "LOA_CONFIG": str(self.config_path),
                 "LOA_DATA_DIR": str(self.data_dir),
-                "DATABASE_URL": self.database_url,
+                "DATABASE_URL": self.process_database_url,
                 "REDIS_URL": self.redis_url,
                 "PYTHONUNBUFFERED": "1",
             }

@@ -47,6 +47,9 @@ class DatabaseOutage:
     chats: int
     per_second: int
     outage: float
+    #: longer than the outage plus the ledger's record retries, so a row whose
+    #: send is being recorded is not handed to another worker meanwhile
+    stuck_after: int
     reconcile_every: float
     recovery_timeout: float
 
@@ -86,10 +89,10 @@ REDIS_OUTAGE = {
                         recovery_timeout=240),
 }  # fmt: skip
 DATABASE_OUTAGE = {
-    "short": DatabaseOutage(chats=12, per_second=6, outage=3.0, reconcile_every=1.0,
-                            recovery_timeout=60),
-    "long": DatabaseOutage(chats=100, per_second=10, outage=20.0, reconcile_every=60.0,
-                           recovery_timeout=240),
+    "short": DatabaseOutage(chats=12, per_second=6, outage=3.0, stuck_after=10,
+                            reconcile_every=1.0, recovery_timeout=60),
+    "long": DatabaseOutage(chats=100, per_second=10, outage=20.0, stuck_after=90,
+                           reconcile_every=60.0, recovery_timeout=300),
 }  # fmt: skip
 TWO_BEATS = {
     "short": TwoBeats(poll_interval=5, together=6.0, expire_lock_after=1.0, after_takeover=6.0),
