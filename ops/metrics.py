@@ -38,6 +38,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from news.models import Article, Delivery, Source
+from ops import metric_files
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def enable_multiprocess(directory: Path) -> None:
     with _lock:
         os.environ[MULTIPROC_ENV] = str(directory)
         values.ValueClass = values.MultiProcessValue(process_identifier=process_id)  # type: ignore[no-untyped-call]
+        metric_files.install()  # a full disk: an OSError we log, never a SIGBUS
         _metrics = None
 
 
