@@ -125,9 +125,11 @@ def add_entry(feed: FeedGenerator, article: Article, ctx: FeedContext, *, atom: 
     entry.link(href=article.canonical_url)
     lead = clean(article.summary) or clean(article.title)
     if atom:
-        entry.summary(lead)
+        entry.summary(lead)  # no type attribute: Atom text, shown as is
     else:
-        entry.description(lead)
+        # Readers render an RSS description as HTML: the lead is text, so it is
+        # escaped, or a "<script>" in a site's sapo would run in their view.
+        entry.description(html.escape(lead, quote=False))
     if ctx.full_content and article.body:
         paragraphs = "".join(
             f"<p>{html.escape(p)}</p>" for p in article.body.split("\n") if p.strip()

@@ -253,12 +253,13 @@ def run_garbage(
     assert canary.readers == 0
     assert canary.secret.encode() not in everything
     assert site.hits["/xxe-probe"] == 0
-    assert worker.alive  # garbage never took the worker down
+    assert worker.alive()  # garbage never took the worker down
     for name in ("garbage-html", "garbage-xml"):
         state = states[name]
         assert state is not None and not state.healthy, (name, state)
     odd = states["odd-html"]
-    assert odd is not None and odd.healthy and odd.consecutive_failures == 0, odd.last_error
+    assert odd is not None, "odd-html was never polled"
+    assert odd.healthy and odd.consecutive_failures == 0, odd.last_error
     assert sorted(e.message.split()[1] for e in events) == ["garbage-html", "garbage-xml"]
     assert per_source == {"garbage-html": 1, "garbage-xml": 1, "odd-html": 0}, alerts
 
