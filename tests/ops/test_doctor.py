@@ -14,10 +14,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from telegram_emulator import Emulator
 from tests.conftest import free_port
@@ -147,3 +150,25 @@ def test_a_hanging_service_is_one_failed_line_and_a_refused_token_stays_secret(
     assert code == 1
     assert _verdict(rows, "telegram") == "fail" and "rejected" in rows["telegram"][0][1]
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+def test_an_unmigrated_postgres_database_says_what_to_run(
+    postgres_server_url: str | None, tmp_path: Path
+) -> None:
+    if postgres_server_url is None:
+        pytest.skip("PostgreSQL only: set DATABASE_URL")
+    server = make_url(postgres_server_url)
+    name = f"loa_doctor_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        fresh = server.set(database=name).render_as_string(hide_password=False)
+        code, rows, output = _doctor(tmp_path, {"DATABASE_URL": fresh})
+        assert code == 1, output
+        verdict, detail = rows["database"][0]
+        assert verdict == "fail" and "no schema" in detail and "loa db upgrade" in detail
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
