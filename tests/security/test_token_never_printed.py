@@ -30,6 +30,9 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.e2e
 TOKEN = "123456:AAFakeTokenThatMustNeverBePrinted_x9"
 SECRET_PART = TOKEN.split(":", 1)[1]
+STATUS_PASSWORD = "mat-khau-trang-thai"
+PAGES = ("/", "/feeds/all.rss", "/feeds/all.json", "/healthz", "/readyz", "/metrics",
+         "/status", "/feeds/khong-co.rss", "/api/status", "/api/openapi.json")  # fmt: skip
 
 
 class _UnhappyBotApi(ThreadingHTTPServer):
@@ -88,6 +91,8 @@ def test_token_is_never_printed_and_polling_goes_on(
             "LOA_DATA_DIR": str(tmp_path / "var"),
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{unhappy_api.server_address[1]}/bot",
+            "LOA_STATUS_USERNAME": "ops",
+            "LOA_STATUS_PASSWORD": STATUS_PASSWORD,
         }
     )
     console = tmp_path / "console.log"
@@ -110,8 +115,13 @@ def test_token_is_never_printed_and_polling_goes_on(
                 continue
         assert feed_ok, "polling and feeds stopped while Telegram was unhappy"
         assert unhappy_api.hits >= 9, "Loa never asked the Bot API"
-        for path in ("/", "/feeds/all.rss", "/feeds/all.json", "/healthz"):
+        for path in PAGES:  # the operator's pages and error answers too
             pages.append(requests.get(f"http://127.0.0.1:{port}{path}", timeout=5).text)
+        status = requests.get(
+            f"http://127.0.0.1:{port}/status", auth=("ops", STATUS_PASSWORD), timeout=10
+        )
+        assert status.status_code == 200, status.status_code
+        pages.append(status.text)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=40)
@@ -125,8 +135,8 @@ def test_token_is_never_printed_and_polling_goes_on(
     data_dir = tmp_path / "var"
     for path in data_dir.rglob("*"):
         everything.append(str(path.relative_to(data_dir)))
-        if path.is_file() and path.suffix in {".log", ".json"}:
-            everything.append(path.read_text(errors="replace"))
+        if path.is_file() and not path.is_socket():  # every file: logs, metrics, the database
+            everything.append(path.read_bytes().decode("latin-1"))
     with sqlite3.connect(data_dir / "loa.db") as db:
         everything.extend(db.iterdump())
         # Nothing is lost to a refused token or a 502: deliveries wait, channels stay usable.
