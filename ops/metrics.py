@@ -135,12 +135,20 @@ def enable_multiprocess(directory: Path) -> None:
     Sets ``PROMETHEUS_MULTIPROC_DIR`` (inherited by forked and started children)
     and switches prometheus-client's value class, which it otherwise chooses
     once, when first imported. Series built before are dropped and rebuilt.
+    A directory that cannot be made (a read-only data volume) leaves this
+    process in single-process mode, with a warning: metrics never stop Loa.
     """
     global _metrics
     from prometheus_client import values
 
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning(
+            "metrics: cannot use %s (%s); this process's metrics stay its own", directory, exc
+        )
+        return
     with _lock:
         os.environ[MULTIPROC_ENV] = str(directory)
         values.ValueClass = values.MultiProcessValue(process_identifier=process_id)  # type: ignore[no-untyped-call]

@@ -8,6 +8,7 @@ multiprocess mode: a metrics directory that vanished must not break a fetch.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -29,7 +30,7 @@ from news.fetch import Fetcher, make_session
 from news.poll import poll_source
 from news.reading import SourceReading
 from news.store import get_or_create_source, upsert_article
-from ops.metrics import clear_directory, metrics
+from ops.metrics import MULTIPROC_ENV, clear_directory, enable_multiprocess, metrics
 from telegram_emulator import Emulator
 from tests.conftest import ROOT
 from tests.helpers import extracted, store_article
@@ -175,3 +176,13 @@ def test_a_metrics_failure_is_logged_and_the_fetch_still_succeeds(
     assert done.returncode == 0, done.stderr
     assert "fetched 200" in done.stdout
     assert "metrics: could not record fetch" in done.stderr
+
+
+def test_an_unusable_metrics_directory_leaves_the_process_in_single_process_mode(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    enable_multiprocess(blocker / "metrics")  # `loa worker` starts all the same
+    assert os.environ.get(MULTIPROC_ENV) != str(blocker / "metrics")
+    assert "metrics: cannot use" in caplog.text
