@@ -158,9 +158,13 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Summary
     partial = database.with_name(f".{database.name}.restoring-{os.getpid()}")
     try:
         _sqlite_copy(source, partial, check=True)
-        if database.exists():
+        if database.exists():  # kept, through SQLite so a crashed writer's -wal is in it too
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            shutil.copy2(database, database.with_name(f"{database.name}.before-restore-{stamp}"))
+            keep = database.with_name(f"{database.name}.before-restore-{stamp}")
+            try:
+                _sqlite_copy(database, keep, check=False)
+            except StorageError:  # not readable as SQLite: keep the bytes as they are
+                shutil.copy2(database, keep)
         for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):
             leftover.unlink(missing_ok=True)  # an old WAL must never meet the new file
         os.replace(partial, database)
