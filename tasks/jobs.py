@@ -37,6 +37,9 @@ FEEDS_DIRTY_ARTICLES = "loa:feeds:dirty-articles"
 FEEDS_FULL_RECENT = "loa:feeds:full-recent"
 FULL_REBUILD_SECONDS = 900
 POLL_LOCK_SECONDS = 120
+#: A poll claims its source's slot for this share of the interval (a Redis key):
+#: two beats, a beat's start, a takeover or the reconciler never poll it twice.
+POLL_MIN_GAP = 0.5
 #: Never schedule a countdown past the broker's visibility timeout (see DESIGN):
 #: longer waits stay in the database and the reconciler picks them up.
 MAX_COUNTDOWN = 300
@@ -66,6 +69,10 @@ def poll_source(source_name: str) -> None:
         return
     try:
         source_cfg = rt.settings.source(source_name)
+        gap_ms = max(int(source_cfg.poll_interval * POLL_MIN_GAP * 1000), 1)
+        if not rt.redis.set(f"loa:poll:slot:{source_name}", "1", nx=True, px=gap_ms):
+            log.debug("%s was polled less than half an interval ago; skipped", source_name)
+            return
         try:
             report = poll_service(rt.factory, rt.reading(source_cfg))
         except SourceError as exc:

@@ -286,12 +286,14 @@ class Newsroom:
 
     # ---------------------------------------------------------------- processes
 
-    def start(self, role: str, *args: str, env: dict[str, str] | None = None) -> LoaProcess:
+    def start(
+        self, role: str, *args: str, env: dict[str, str] | None = None, log_level: str = "INFO"
+    ) -> LoaProcess:
         """Start ``loa <role> <args>`` (worker, beat, serve, bot, run) in its own session."""
         log = self.root / f"{role}-{len(self.processes)}.log"
         with log.open("wb") as out:  # the child keeps its own copy of the descriptor
             popen = subprocess.Popen(
-                [sys.executable, "-m", "loa", role, *args],
+                [sys.executable, "-m", "loa", "--log-level", log_level, role, *args],
                 cwd=self.root,
                 env={**self.env, **(env or {})},
                 stdin=subprocess.DEVNULL,
@@ -303,9 +305,9 @@ class Newsroom:
         self.processes.append(process)
         return process
 
-    def worker(self, concurrency: int = 2) -> LoaProcess:
+    def worker(self, concurrency: int = 2, *, log_level: str = "INFO") -> LoaProcess:
         """A `loa worker` with `concurrency` pool processes."""
-        return self.start("worker", "--concurrency", str(concurrency))
+        return self.start("worker", "--concurrency", str(concurrency), log_level=log_level)
 
     @property
     def app(self) -> Celery:

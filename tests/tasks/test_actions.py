@@ -157,6 +157,7 @@ def test_the_poll_tasks_skip_a_paused_source(
     factory: sessionmaker[Session], settings: Settings, redis_client: redis.Redis
 ) -> None:
     runtime.configure(settings)
+    redis_client.delete("loa:poll:slot:down")  # a poll of an earlier run claimed the slot
     try:
         editorial.pause(factory, PauseKind.SOURCE, "down")
         jobs.poll_source("down")  # called in this process, as a worker would
