@@ -186,13 +186,13 @@ def prune_deliveries(
                 int(session.scalar(select(func.count()).select_from(articles.subquery())) or 0),
                 int(session.scalar(rows) or 0),
             )
-    total_articles = total_rows = 0
-    while True:
+    total_articles = total_rows = last = 0
+    while True:  # keyset order: each batch starts where the last one ended
         with write_session(factory) as session:
             ids = list(
                 session.scalars(
                     select(Article.id)
-                    .where(condition)
+                    .where(condition, Article.id > last)
                     .order_by(Article.id)
                     .limit(batch)
                     .with_for_update(skip_locked=True)
@@ -208,6 +208,7 @@ def prune_deliveries(
                 )
             )
             session.execute(update(Article).where(Article.id.in_(ids)).values(ledger_pruned_at=now))
+        last = ids[-1]
         total_articles += len(ids)
         total_rows += int(getattr(deleted, "rowcount", 0) or 0)
     return total_articles, total_rows
@@ -236,16 +237,16 @@ def prune_events(
             alerts = select(func.count()).select_from(AlertDelivery)
             alerts = alerts.where(AlertDelivery.event_id.in_(events))
             return int(session.scalar(count) or 0), int(session.scalar(alerts) or 0)
-    total_events = total_alerts = 0
+    total_events = total_alerts = last = 0
     while True:
         with write_session(factory) as session:
-            ids = list(
-                session.scalars(select(Event.id).where(condition).order_by(Event.id).limit(batch))
-            )
+            query = select(Event.id).where(condition, Event.id > last).order_by(Event.id)
+            ids = list(session.scalars(query.limit(batch)))
             if not ids:
                 break
             gone = session.execute(delete(AlertDelivery).where(AlertDelivery.event_id.in_(ids)))
             session.execute(delete(Event).where(Event.id.in_(ids)))
+        last = ids[-1]
         total_events += len(ids)
         total_alerts += int(getattr(gone, "rowcount", 0) or 0)
     return total_events, total_alerts

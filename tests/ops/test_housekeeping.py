@@ -228,3 +228,18 @@ def test_the_command_says_what_it_would_delete(tmp_path: Path) -> None:
     assert "deliveries: would delete 0 finished rows of 0 articles" in dry.stdout
     real = loa("housekeeping", cwd=tmp_path, drop={"LOA_RETENTION"})
     assert real.returncode == 0 and "events: deleted 0 events" in real.stdout
+
+
+def test_batches_walk_every_article_once(factory: sessionmaker[Session]) -> None:
+    from ops.housekeeping import prune_deliveries
+
+    ids = [store_article(factory, extracted(n)).article_id for n in range(1, 6)]
+    with write_session(factory) as session:
+        for article_id in ids:
+            ledger.plan_deliveries(session, article_id, ["@a", "@b", "@c"])
+        session.execute(update(Delivery).values(state=DeliveryState.SENT, article_version=1))
+    _age(factory, ids, OLD)
+    now = utcnow()
+    cutoff = now - timedelta(days=90)
+    done = prune_deliveries(factory, older_than=cutoff, first_seen_before=cutoff, now=now, batch=2)
+    assert done == (5, 15) and _rows(factory) == {}
