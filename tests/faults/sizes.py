@@ -95,12 +95,13 @@ DATABASE_OUTAGE = {
                            reconcile_every=60.0, recovery_timeout=300),
 }  # fmt: skip
 TWO_BEATS = {
-    "short": TwoBeats(poll_interval=5, together=6.0, expire_lock_after=1.0, after_takeover=6.0),
+    "short": TwoBeats(poll_interval=5, together=4.0, expire_lock_after=1.0, after_takeover=4.0),
     "long": TwoBeats(poll_interval=10, together=60.0, expire_lock_after=None,
                      after_takeover=30.0),
 }  # fmt: skip
 STOP_RUN = {
-    "short": StopRun(chats=24, per_second=8, stop_within=15.0, recovery_timeout=60),
+    # more chats than two publish batches (100 each): some rows are still queued at the stop
+    "short": StopRun(chats=240, per_second=60, stop_within=15.0, recovery_timeout=60),
     "long": StopRun(chats=300, per_second=30, stop_within=15.0, recovery_timeout=180),
 }
 

@@ -84,7 +84,10 @@ def standby(room: Newsroom) -> Iterator[list[LoaProcess]]:
 
 def _holder(client: redis.Redis) -> int | None:
     value = client.get(BEAT_LOCK_KEY)
-    return int(value.decode().split(":")[0]) if value else None
+    if value is None:
+        return None
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return int(text.split(":")[0])
 
 
 @pytest.mark.parametrize("size", params(TWO_BEATS))
