@@ -68,3 +68,23 @@ def test_global_cap_and_switching_off() -> None:
         assert all(_send(emulator, users[1]).status_code == 200 for _ in range(50))
         with pytest.raises(ValueError, match="unknown limit"):
             emulator.set_limits(bogus=1)
+
+
+def test_the_call_record_tells_injected_429s_from_flood_control(
+    telegram_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault scenarios count "429s Loa caused" apart from the ones they injected."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    user = telegram_emulator.create_user(4242)
+    telegram_emulator.add_fault("retry_after", chat_id=user["id"], times=1, retry_after=1)
+
+    async def body(bot: Bot) -> None:
+        with pytest.raises(RetryAfter):
+            await bot.send_message(user["id"], "injected")
+        await bot.send_message(user["id"], "accepted")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(user["id"], "too fast")  # 1 message a second per chat
+
+    run_with_bot(telegram_emulator, body)
+    sends = [(c["status"], c["fault"]) for c in telegram_emulator.calls("sendMessage")]
+    assert sends == [(429, "retry_after"), (200, None), (429, None)]
