@@ -8,7 +8,7 @@ What it does:
 
 1. creates a private PostgreSQL database for the run (dropped after; as
    bench/services.py does) from DATABASE_URL, migrates it, and empties its own
-   Redis database (``--redis-db``, 13 by default) on REDIS_URL's server;
+   Redis database (``--redis-db``, 14 by default) on REDIS_URL's server;
 2. starts bench/scale_sites.py: ``--sources`` simulated portals, each on a
    loopback address of its own (127.1.x.y), 10 % of them gaining an article
    per minute (one per source every ``--change-every`` seconds);
@@ -159,7 +159,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--change-every", type=float, default=600.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
-    parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--no-304", action="store_true", help="portals never answer 304")
     parser.add_argument(
         "--beat-grid",
@@ -235,22 +235,24 @@ def run(args: argparse.Namespace, work: Path, db_url: str, redis_url: str) -> in
         db_cpu0 = sampler.cpu_seconds(backends)
         busy0, total0 = machine_busy()
         deadline = window_start + args.minutes * 60
+        queue_depths: list[int] = []
         next_note = window_start + 60
         while time.time() < deadline:
             for pid in [w.pid for w in workers]:
-                for proc in tree(pid):
+                for member in tree(pid):
                     try:
-                        rss = proc.memory_info().rss / 2**20
+                        mb = member.memory_info().rss / 2**20
                     except psutil.Error:
                         continue
-                    sampler.rss_max_mb[proc.pid] = max(sampler.rss_max_mb.get(proc.pid, 0), rss)
-                    sampler.roles[proc.pid] = "main" if proc.pid == pid else "pool"
+                    sampler.rss_max_mb[member.pid] = max(sampler.rss_max_mb.get(member.pid, 0), mb)
+                    sampler.roles[member.pid] = "main" if member.pid == pid else "pool"
             sampler.cpu_seconds(loa_procs())
+            queue_depths.append(int(client.llen("celery")))
             backends = list({p.pid: p for p in [*backends, *database_backends(db_name)]}.values())
             sampler.cpu_seconds(backends)
             for proc in procs:
                 if proc.poll() is not None:
-                    raise SystemExit(f"a process exited early ({proc.args}); see {work}")
+                    raise SystemExit(f"a process exited early ({proc.args!r}); see {work}")
             if time.time() >= next_note:
                 print(f"  {(time.time() - window_start) / 60:.0f} min: load {load()}", flush=True)
                 next_note += 60
@@ -272,7 +274,9 @@ def run(args: argparse.Namespace, work: Path, db_url: str, redis_url: str) -> in
     lags, polls = poll_lags(hits_log, args, window_start, window_end, beat_started=started)
     with factory() as session:
         new_articles = session.scalar(
-            select(func.count()).select_from(Article).where(
+            select(func.count())
+            .select_from(Article)
+            .where(
                 Article.first_seen_at >= datetime.fromtimestamp(window_start, UTC),
                 Article.first_seen_at < datetime.fromtimestamp(window_end, UTC),
             )
@@ -280,8 +284,9 @@ def run(args: argparse.Namespace, work: Path, db_url: str, redis_url: str) -> in
     engine.dispose()
     client.flushdb()
     minutes = wall / 60
-    rss_main = max((v for p, v in sampler.rss_max_mb.items() if sampler.roles[p] == "main"), default=0)
-    rss_pool = max((v for p, v in sampler.rss_max_mb.items() if sampler.roles[p] == "pool"), default=0)
+    peaks = sampler.rss_max_mb.items()
+    rss_main = max((v for p, v in peaks if sampler.roles[p] == "main"), default=0.0)
+    rss_pool = max((v for p, v in peaks if sampler.roles[p] == "pool"), default=0.0)
     lag_p95 = percentile(lags, 0.95) if lags else float("nan")
     share = loa_cpu / (wall * cores)
     rows = [
@@ -299,7 +304,10 @@ def run(args: argparse.Namespace, work: Path, db_url: str, redis_url: str) -> in
         ("poll lag p50 / p95 / max", f"{percentile(lags, 0.5):.2f} / {lag_p95:.2f} / "
                                      f"{max(lags):.2f} s (goal p95 < {GOAL_LAG_P95:.0f} s)"
          if lags else "no polls"),
-        ("polls per minute", f"{polls / minutes:.0f} (expected {args.sources * 60 / args.interval:.0f})"),
+        ("queue depth mean / max", f"{sum(queue_depths) / max(len(queue_depths), 1):.0f} / "
+                                   f"{max(queue_depths, default=0)} tasks"),
+        ("polls per minute", f"{polls / minutes:.0f} "
+                             f"(expected {args.sources * 60 / args.interval:.0f})"),
         ("new articles per minute", f"{(new_articles or 0) / minutes:.0f}"),
     ]  # fmt: skip
     print()

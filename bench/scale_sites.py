@@ -186,8 +186,10 @@ class Server:
                 return "304 Not Modified", validators, b""
             if not self.conditional:
                 validators = []
-            return "200 OK", [("Content-Type", text), *validators], self.portals.listing(
-                index, count
+            return (
+                "200 OK",
+                [("Content-Type", text), *validators],
+                self.portals.listing(index, count),
             )
         match = _ARTICLE.match(path)
         if match is not None:

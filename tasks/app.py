@@ -94,6 +94,7 @@ def create_celery_app(settings: Settings) -> Celery:
         timezone=settings.timezone,
         enable_utc=True,
         beat_schedule=build_beat_schedule(settings),
+        beat_scheduler="tasks.schedule:LoaScheduler",
     )
     app.set_default()
     return app

@@ -204,8 +204,10 @@ def rebuild_feeds() -> None:
     pipe.smembers(FEEDS_DIRTY_ARTICLES)
     pipe.delete(FEEDS_DIRTY_ALL, FEEDS_DIRTY_SOURCES, FEEDS_DIRTY_ARTICLES)
     _, everything, sources, article_ids, _ = pipe.execute()
+    if not (everything or sources or article_ids):
+        return  # an earlier rebuild took this burst's changes (a backlog queued two)
     full_due = rt.redis.set(FEEDS_FULL_RECENT, "1", nx=True, ex=FULL_REBUILD_SECONDS)
-    if everything or full_due or not (sources or article_ids):
+    if everything or full_due:
         keys = rebuild_all(rt.factory, rt.settings)
         rt.redis.set(FEEDS_FULL_RECENT, "1", ex=FULL_REBUILD_SECONDS)
     else:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from config.loader import load_settings
 from tasks.app import build_beat_schedule, create_celery_app
-from tasks.schedule import PhasedInterval, phase, poll_due_at
+from tasks.schedule import LoaScheduler, PhasedInterval, phase, poll_due_at
 
 
 def test_schedule_has_one_poll_per_source_and_the_reconciler(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -90,3 +90,20 @@ def test_a_phased_entry_is_due_once_per_interval_at_its_phase() -> None:
     assert not after.is_due and 0 < after.next <= 3600
     assert pickle.loads(pickle.dumps(every)) == every  # beat's schedule file keeps it
     assert every != PhasedInterval(timedelta(hours=1), "other")
+
+
+def test_beat_runs_the_phased_schedule_with_loa_scheduler(redis_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Celery's own tick over PhasedInterval entries: nothing due right after start."""
+    path = tmp_path / "loa.yaml"
+    path.write_text("sources:\n  - {name: a, url: 'http://a.test/', poll_interval: 60}\n")
+    app = create_celery_app(load_settings(path, environ={"REDIS_URL": redis_url}))
+    assert app.conf.beat_scheduler == "tasks.schedule:LoaScheduler"
+    scheduler = LoaScheduler(app=app, schedule_filename=str(tmp_path / "beat"), lazy=False)
+    try:
+        assert isinstance(scheduler.schedule["poll-a"].schedule, PhasedInterval)
+        wait = scheduler.tick()
+        assert 0 < wait <= scheduler.max_interval
+        assert scheduler.schedules_equal(scheduler.schedule, dict(scheduler.schedule))
+        assert not scheduler.schedules_equal(scheduler.schedule, {})
+    finally:
+        scheduler.close()
