@@ -36,11 +36,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.fetch import DEFAULT_MAX_SECONDS
 from news.models import Base, Event, EventKind, Source, SourceState
+from tasks.runtime import redis_client_url
 from telegram_emulator import Emulator
 from tests.faults.garbage_site import GarbageSite
 from tests.faults.harness import LoaProcess, Newsroom
@@ -152,6 +154,9 @@ def _poll_once(room: Newsroom, name: str) -> float:
     """Enqueue one poll of `name` and wait until the database records it; its duration."""
     before = _state(room.factory, name)
     seen = before.last_polled_at if before else None
+    client = redis.Redis.from_url(redis_client_url(room.redis_url))
+    client.delete(f"loa:poll:slot:{name}")  # as if its interval had passed (one poll per slot)
+    client.close()
     started = time.monotonic()
     room.send("loa.poll_source", name)
 
