@@ -7,8 +7,9 @@ both cores, worker RSS under 300 MB per process, poll lag p95 under 10 s.
 What it does:
 
 1. creates a private PostgreSQL database for the run (dropped after; as
-   bench/services.py does) from DATABASE_URL, migrates it, and empties its own
-   Redis database (``--redis-db``, 14 by default) on REDIS_URL's server;
+   bench/services.py does) from DATABASE_URL, migrates it, and leases a Redis
+   database of its own on REDIS_URL's server (``SET NX loa:faults:db:<n>`` on db 0,
+   the fault suite's lease, so neither flushes the other's; or ``--redis-db``);
 2. starts bench/scale_sites.py: ``--sources`` simulated portals, each on a
    loopback address of its own (127.1.x.y), 10 % of them gaining an article
    per minute (one per source every ``--change-every`` seconds);
@@ -44,6 +45,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,7 +162,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--change-every", type=float, default=600.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
-    parser.add_argument("--redis-db", type=int, default=14)
+    parser.add_argument("--redis-db", type=int, default=None, help="default: lease one")
     parser.add_argument("--no-304", action="store_true", help="portals never answer 304")
     parser.add_argument(
         "--beat-grid",
@@ -176,10 +179,37 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/scale_poll.py: set DATABASE_URL (PostgreSQL) and REDIS_URL", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    redis_url = make_url_redis(redis_base, args.redis_db)
     work = Path(tempfile.mkdtemp(prefix="loa-bench-scale-"))
-    with throwaway_database(database_url, work) as db_url:
+    seconds = int((args.warmup + args.minutes) * 60) + 600
+    with (
+        leased_redis_db(redis_base, args.redis_db, seconds) as redis_url,
+        throwaway_database(database_url, work) as db_url,
+    ):
         return run(args, work, db_url, redis_url)
+
+
+@contextmanager
+def leased_redis_db(base: str, wanted: int | None, seconds: int) -> Iterator[str]:
+    """REDIS_URL's server with a database number nobody else uses for `seconds`.
+
+    The fault suite leases numbers 15 down to 1 with SET NX on db 0 and flushes
+    what it leases; this takes its number the same way, from 1 up.
+    """
+    admin = redis.Redis.from_url(make_url_redis(base, 0))
+    token = f"scale-bench:{os.getpid()}:{time.monotonic_ns()}"
+    numbers = [wanted] if wanted is not None else list(range(1, 16))
+    leased = next(
+        (n for n in numbers if admin.set(f"loa:faults:db:{n}", token, nx=True, ex=seconds)),
+        None,
+    )
+    if leased is None:
+        raise SystemExit(f"no free Redis database among {numbers} (leased by others)")
+    try:
+        yield make_url_redis(base, leased)
+    finally:
+        if admin.get(f"loa:faults:db:{leased}") == token.encode():
+            admin.delete(f"loa:faults:db:{leased}")
+        admin.close()
 
 
 def run(args: argparse.Namespace, work: Path, db_url: str, redis_url: str) -> int:
