@@ -169,6 +169,8 @@ def run_outage(
     assert peaks.within(), peaks
     assert peaks.unasked_429s == 0, peaks  # the shared limiter kept Loa under Telegram's caps
     assert injected >= outage.bursts * outage.burst_size + outage.hangs
+    logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
+    assert "TimedOut" in logs  # the hang outlasted the client's timeout, as planned
 
 
 def _start_beat(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -191,6 +193,7 @@ def test_telegram_outage_short(
 
 
 @pytest.mark.long
+@pytest.mark.timeout(900)  # a minute of 429s, the bursts, the hangs and the backoffs after
 def test_telegram_outage_full(
     factory: sessionmaker[Session],
     database_url: str,
