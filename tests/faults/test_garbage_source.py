@@ -239,7 +239,7 @@ def run_garbage(
     per_source = {name: sum(name in text for text in alerts) for name, _ in plan}
     record(
         ScenarioResult(
-            scenario=f"6. garbage sources, {len(garbage.html) + 4} hostile kinds ({garbage.name})",
+            scenario=f"6. garbage sources, {len(set(garbage.html)) + 4} hostile kinds ({garbage.name})",
             articles=0,
             expected=2,  # one alert per failing source
             delivered=sum(1 for name in ("garbage-html", "garbage-xml") if per_source[name]),
