@@ -67,7 +67,7 @@ bench-subscribers: $(STAMP)
 	$(BIN)/python bench/subscribers.py --readers 10000
 
 ## bench-scale: 1,000 loopback portals polled every minute by two `loa worker`s and
-## `loa beat` (about 10 minutes); needs DATABASE_URL (PostgreSQL) and REDIS_URL
+## `loa beat` (about 13 minutes); needs DATABASE_URL (PostgreSQL) and REDIS_URL
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale_poll.py --minutes 5
 

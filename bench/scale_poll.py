@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,13 +158,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--minutes", type=float, default=5.0, help="measured minutes")
-    parser.add_argument("--warmup", type=float, default=5.0, help="minutes before measuring")
+    parser.add_argument("--warmup", type=float, default=7.0, help="minutes before measuring")
     parser.add_argument("--interval", type=int, default=60, help="seconds between polls")
     parser.add_argument("--change-every", type=float, default=600.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4, help="pool processes per worker")
     parser.add_argument("--redis-db", type=int, default=None, help="default: lease one")
     parser.add_argument("--no-304", action="store_true", help="portals never answer 304")
+    parser.add_argument("--keep", action="store_true", help="keep the logs (temp dir)")
     parser.add_argument(
         "--beat-grid",
         action="store_true",
@@ -185,7 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         leased_redis_db(redis_base, args.redis_db, seconds) as redis_url,
         throwaway_database(database_url, work) as db_url,
     ):
-        return run(args, work, db_url, redis_url)
+        code = run(args, work, db_url, redis_url)
+    if args.keep:
+        print(f"logs kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return code
 
 
 @contextmanager
