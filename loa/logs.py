@@ -167,6 +167,12 @@ class LogFileHandler(logging.handlers.WatchedFileHandler):
 
     def handleError(self, record: logging.LogRecord) -> None:
         self._failed_now = True
+        if self.stream is not None:  # a half-written buffer would fail every later flush
+            try:
+                self.stream.close()
+            except OSError:
+                pass
+            self.stream = None  # reopened (and retried) by the next record
         if self.failing:
             return
         self.failing = True
@@ -175,12 +181,6 @@ class LogFileHandler(logging.handlers.WatchedFileHandler):
             f"loa: cannot write the log file {self.baseFilename} ({error}); "
             "logging to the console only until it can\n"
         )
-        if self.stream is not None:  # a half-written buffer would fail every later flush
-            try:
-                self.stream.close()
-            except OSError:
-                pass
-            self.stream = None
 
 
 def setup_logging(
