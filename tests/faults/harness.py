@@ -22,6 +22,7 @@ Celery queue never meets another test's worker, even on a shared ``REDIS_URL``.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -83,6 +84,7 @@ CHANNEL_BASE = -1001000000000
 #: The CMS id in a portal article's URL (``…/<slug>-<id>.html``).
 ARTICLE_ID = re.compile(r"-(\d+)\.html")
 FIRST_ARTICLE = 1001
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,16 @@ class LoaProcess:
     def output(self) -> str:
         """What it printed (stdout and stderr together)."""
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the test process dies (Linux).
+
+    A test run that is killed (a timeout, Ctrl-C twice) runs no teardown; without
+    this its workers would live on and take the next run's tasks from the broker.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def kill_all(processes: list[psutil.Process]) -> None:
@@ -300,6 +312,7 @@ class Newsroom:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         process = LoaProcess(role, popen, log)
         self.processes.append(process)
@@ -521,6 +534,8 @@ def scenario_redis(root: Path) -> Iterator[str]:
     lease = f"loa:faults:lease:{os.getpid()}:{time.monotonic_ns()}"
     try:
         for db in range(15, 0, -1):
+            if db in _databases_in_use(admin):
+                continue  # a stray process of an aborted run still talks to it
             if admin.set(f"loa:faults:db:{db}", lease, nx=True, ex=3600):
                 break
         else:
@@ -537,6 +552,11 @@ def scenario_redis(root: Path) -> Iterator[str]:
                 admin.delete(f"loa:faults:db:{db}")
     finally:
         admin.close()
+
+
+def _databases_in_use(admin: redis.Redis) -> set[int]:
+    """Database numbers some client is connected to right now (CLIENT LIST)."""
+    return {int(client["db"]) for client in admin.client_list()}
 
 
 @pytest.fixture

@@ -123,7 +123,7 @@ def test_two_beats_then_the_holder_killed(
         first_new_poll = min(t for t in clock.times if t > killed_at) - killed_at
         time.sleep(size.after_takeover)
         ended = time.monotonic()
-    holders = {b.pid for b in standbys if b.alive()}
+        holders = {b.pid for b in standbys if b.alive()}
     client.close()
     gap = clock.shortest_gap(began, ended)
     refusals = sum(1 for b in refused if "another beat is running" in b.output())
