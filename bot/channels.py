@@ -13,7 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.classify import Verdict, classify
@@ -117,6 +119,42 @@ class ChannelRegistry:
             row.title = chat.get("title")
             return row.chat_id
 
+    def targets(self, chats: list[str]) -> dict[str, str]:
+        """:meth:`target` for many chats at once: one read, one write for chats not seen yet.
+
+        A fan-out asks once per batch instead of once per message. Chats left
+        out of the answer (failed channels, @names not resolved yet) go through
+        :meth:`target`, which raises or resolves them one by one.
+        """
+        wanted = list(dict.fromkeys(chats))
+        if not wanted:
+            return {}
+        dry_run = bool(getattr(self.sender, "dry_run", False))
+        with self.factory() as session:
+            rows = session.execute(
+                select(Channel.configured, Channel.status, Channel.chat_id).where(
+                    Channel.configured.in_(wanted)
+                )
+            ).all()
+        known = {configured for configured, _, _ in rows}
+        found: dict[str, str] = {}
+        for configured, status, chat_id in rows:
+            if status == ChannelStatus.FAILED:
+                continue
+            if chat_id:
+                found[configured] = chat_id
+            elif not configured.startswith("@") or dry_run:
+                found[configured] = configured
+        new = [chat for chat in wanted if chat not in known and not chat.startswith("@")]
+        if new:
+            with write_session(self.factory) as session:
+                session.execute(
+                    _insert_ignoring_conflicts(session),
+                    [{"configured": chat, "status": ChannelStatus.UNKNOWN} for chat in new],
+                )
+            found.update({chat: chat for chat in new})
+        return found
+
     def mark_failed(self, configured: str, reason: str) -> None:
         """Stop sending to `configured` and tell the editors why."""
         with write_session(self.factory) as session:
@@ -176,3 +214,10 @@ class ChannelRegistry:
     def check_all(self, chats: list[str]) -> list[ChannelCheck]:
         """Check every chat; a check Telegram could not answer has `retry` set."""
         return [self.check(chat) for chat in chats]
+
+
+def _insert_ignoring_conflicts(session: Session) -> Insert:
+    """INSERT … ON CONFLICT (configured) DO NOTHING: another worker may add the row first."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(Channel).on_conflict_do_nothing(index_elements=["configured"])

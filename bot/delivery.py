@@ -90,15 +90,29 @@ class Courier:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
 
-    def send(self, chat: str, request: BotRequest, *, key: str, attempt: int = 1) -> Sent:
+    def send(
+        self,
+        chat: str,
+        request: BotRequest,
+        *,
+        key: str,
+        attempt: int = 1,
+        reader: bool | None = None,
+        target: str | None = None,
+    ) -> Sent:
         """Send `request` to configured `chat` (its `chat_id` is replaced by the resolved id).
 
         `attempt` counts the caller's tries of this job: a transient failure at
         `max_attempts` is final. `key` names the message (the outbox file, logs).
+        A fan-out that looked up many chats at once passes what it found:
+        `reader` (is it a reader's chat) and `target` (the resolved id);
+        otherwise each is looked up here.
         """
-        reader = is_reader_chat(self.channels.factory, chat)
+        if reader is None:
+            reader = is_reader_chat(self.channels.factory, chat)
         try:
-            target = chat if reader else self.channels.target(chat)
+            if target is None:
+                target = chat if reader else self.channels.target(chat)
         except ChannelUnusable as exc:
             return Sent(SendStatus.FAILED, Verdict.CHAT_UNUSABLE, f"channel unusable: {exc}")
         except DeliveryError as exc:  # resolving @name failed

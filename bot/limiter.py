@@ -31,15 +31,18 @@ SAFETY_MS = 60
 GLOBAL_SAFETY_MS = 35
 
 _BOOK = """
--- KEYS: pause key, then one sorted set per bucket; ARGV: token, then (limit, window_ms) per bucket
+-- KEYS: the chat's pause key, the global pause key, then one sorted set per bucket;
+-- ARGV: token, then (limit, window_ms) per bucket
+local chat_pause = redis.call('PTTL', KEYS[1])
+if chat_pause > 0 then return chat_pause end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local pause = tonumber(redis.call('GET', KEYS[1]) or '0')
+local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
 if now < pause then return pause - now end
 local wait = 0
-for i = 2, #KEYS do
-  local limit = tonumber(ARGV[(i - 2) * 2 + 2])
-  local window = tonumber(ARGV[(i - 2) * 2 + 3])
+for i = 3, #KEYS do
+  local limit = tonumber(ARGV[(i - 3) * 2 + 2])
+  local window = tonumber(ARGV[(i - 3) * 2 + 3])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   if redis.call('ZCARD', KEYS[i]) >= limit then
     local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
@@ -48,8 +51,8 @@ for i = 2, #KEYS do
   end
 end
 if wait > 0 then return wait end
-for i = 2, #KEYS do
-  local window = tonumber(ARGV[(i - 2) * 2 + 3])
+for i = 3, #KEYS do
+  local window = tonumber(ARGV[(i - 3) * 2 + 3])
   redis.call('ZADD', KEYS[i], now, ARGV[1] .. ':' .. i)
   redis.call('PEXPIRE', KEYS[i], window + 1000)
 end
@@ -96,13 +99,16 @@ class TelegramLimiter:
             )
         else:
             buckets.append((f"{self.prefix}:chat:{chat_id}", self.limits.group_per_minute, minute))
-        keys = [f"{self.prefix}:pause", *(k for k, _, _ in buckets)]
+        # One round trip per booking: the chat's pause (after a 429) is read by
+        # the script too, not by a PTTL of its own before it.
+        keys = [
+            f"{self.prefix}:pause:{chat_id}",
+            f"{self.prefix}:pause",
+            *(k for k, _, _ in buckets),
+        ]
         args: list[str | int] = [uuid.uuid4().hex]
         for _, limit, window in buckets:
             args += [limit, window]
-        chat_pause = self.client.pttl(f"{self.prefix}:pause:{chat_id}")
-        if chat_pause and chat_pause > 0:
-            return chat_pause / 1000
         wait_ms = int(self._book(keys=keys, args=args))
         return wait_ms / 1000
 

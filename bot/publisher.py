@@ -11,7 +11,8 @@ through :class:`Publisher`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,12 +28,19 @@ from bot.senders import Sender
 from config.settings import Settings
 from news import ledger, log_context
 from news.db import utcnow, write_session
-from news.models import Article, Delivery, DeliveryState
+from news.models import Article, Delivery, DeliveryState, Pause, PauseKind
 from news.pauses import is_chat_paused
-from news.readers import reader_language
+from news.readers import reader_language, reader_languages
 
 #: How often a paused chat's rows are looked at again (they stay pending meanwhile).
 PAUSE_RECHECK_SECONDS = 60.0
+#: Sends in flight at once per worker process in :meth:`Publisher.publish_many`:
+#: each still waits for its own turn from the shared limiter, so this only
+#: overlaps the round trips (limiter, Telegram), it never raises a rate.
+SEND_CONCURRENCY = 8
+#: Successful sends recorded per write transaction in a fan-out: bigger is
+#: cheaper, smaller leaves fewer rows in `sending` (possible duplicates) at a crash.
+RECORD_EVERY = 25
 
 
 class PublishStatus(enum.StrEnum):
@@ -118,18 +126,162 @@ class Publisher:
             version = article.version
         if claimed.plain_text:
             requests = [plain_text_fallback(r) for r in requests]
+        done = self._send_claimed(claimed, requests, version)
+        if isinstance(done, PublishOutcome):
+            return done
+        ledger.mark_sent(
+            self.factory, claimed.id, list(done.message_ids), methods=list(done.methods),
+            article_version=version,
+        )  # fmt: skip
+        return PublishOutcome(claimed.id, PublishStatus.SENT, done.message_ids)
+
+    def publish_many(
+        self, delivery_ids: list[int], *, now: datetime | None = None
+    ) -> list[PublishOutcome]:
+        """:meth:`publish` for a fan-out's rows: the same guarantees, a fraction of the work.
+
+        The rows are claimed in one transaction, each (article, rendering
+        options) is rendered once, readers and channel ids are looked up once,
+        up to SEND_CONCURRENCY sends are in flight at a time (each still takes
+        its own turn from the shared limiter), and the successes are recorded
+        RECORD_EVERY at a time. A crash before a record leaves those rows in
+        `sending`, the same state a crash between one send and its record
+        leaves: the stuck path retries each once, flagged as a possible duplicate.
+        """
+        now = now or utcnow()
+        wanted = list(dict.fromkeys(delivery_ids))
+        paused = self._paused_rows(wanted)
+        outcomes = [self._defer_paused(delivery_id, now) for delivery_id in paused]
+        stuck_after = timedelta(seconds=self.settings.publish.stuck_after_seconds)
+        claimed = ledger.claim_many(
+            self.factory,
+            [delivery_id for delivery_id in wanted if delivery_id not in paused],
+            now=now,
+            stuck_after=stuck_after,
+        )
+        taken = {row.id for row in claimed} | paused
+        outcomes += [
+            PublishOutcome(delivery_id, PublishStatus.SKIPPED)
+            for delivery_id in wanted
+            if delivery_id not in taken
+        ]
+        if not claimed:
+            return outcomes
+        chats = [row.chat_id for row in claimed]
+        readers = reader_languages(self.factory, chats)
+        targets = self.channels.targets([chat for chat in chats if chat not in readers])
+        plans = self._render_many(claimed, readers)
+        recorded: list[ledger.SentRecord] = []
+        with ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="publish") as pool:
+            futures = [
+                pool.submit(
+                    self._send_claimed,
+                    row,
+                    requests,
+                    version,
+                    reader=row.chat_id in readers,
+                    target=targets.get(row.chat_id),
+                )
+                for row, requests, version in plans
+            ]
+            failure: Exception | None = None
+            for future in as_completed(futures):
+                try:
+                    done = future.result()
+                except Exception as exc:  # noqa: BLE001 - re-raised once the successes are kept
+                    # Redis or the database gone mid-fan-out: that row stays in `sending`
+                    # (retried once, flagged), but the sends that did succeed must be
+                    # recorded, or each would be sent again as a duplicate.
+                    failure = failure or exc
+                    continue
+                if isinstance(done, PublishOutcome):
+                    outcomes.append(done)
+                    continue
+                recorded.append(done)
+                if len(recorded) >= RECORD_EVERY:
+                    outcomes += self._record_sent(recorded)
+                    recorded = []
+        outcomes += self._record_sent(recorded)
+        if failure is not None:
+            raise failure
+        return outcomes
+
+    def _record_sent(self, records: list[ledger.SentRecord]) -> list[PublishOutcome]:
+        ledger.mark_sent_many(self.factory, records)
+        return [
+            PublishOutcome(record.delivery_id, PublishStatus.SENT, record.message_ids)
+            for record in records
+        ]
+
+    def _render_many(
+        self, claimed: list[ledger.ClaimedDelivery], readers: dict[str, str]
+    ) -> list[tuple[ledger.ClaimedDelivery, list[BotRequest], int]]:
+        """Each row's requests, rendered once per (article, options, plain text) and shared.
+
+        The rendered requests name the first chat they were made for: the
+        courier puts each row's own chat id in before sending.
+        """
+        cache: dict[tuple[int, bool, str], list[BotRequest]] = {}
+        plans = []
+        with self.factory() as session:
+            articles = {
+                article.id: article
+                for article in session.scalars(
+                    select(Article).where(Article.id.in_({row.article_id for row in claimed}))
+                )
+            }
+            for row in claimed:
+                article = articles[row.article_id]
+                opts = render_options(self.settings, row.chat_id)
+                if row.chat_id in readers:  # a reader's chat speaks the reader's language
+                    opts = replace(opts, language=readers[row.chat_id])
+                key = (row.article_id, row.plain_text, repr(opts))
+                if key not in cache:
+                    requests = render_post(article, chat_id=row.chat_id, opts=opts)
+                    if row.plain_text:
+                        requests = [plain_text_fallback(r) for r in requests]
+                    cache[key] = requests
+                plans.append((row, cache[key], article.version))
+        return plans
+
+    def _send_claimed(
+        self,
+        claimed: ledger.ClaimedDelivery,
+        requests: list[BotRequest],
+        version: int,
+        *,
+        reader: bool | None = None,
+        target: str | None = None,
+    ) -> ledger.SentRecord | PublishOutcome:
+        """Send a claimed row's messages not sent yet; what to record, or the recorded failure."""
         ids, methods = list(claimed.message_ids), list(claimed.methods)
         for index, request in enumerate(requests[len(ids) :], start=len(ids)):
             key = f"delivery-{claimed.id}-g{claimed.generation}" + (f"-m{index}" if index else "")
-            sent = self.courier.send(claimed.chat_id, request, key=key, attempt=claimed.attempts)
+            sent = self.courier.send(
+                claimed.chat_id,
+                request,
+                key=key,
+                attempt=claimed.attempts,
+                reader=reader,
+                target=target,
+            )
             if sent.status is not SendStatus.SENT:
                 return self._record(claimed, sent, ids, methods)
             ids.append(sent.message_id)
             methods.append(request.method)
             if len(requests) > 1:
                 ledger.mark_progress(self.factory, claimed.id, ids, methods)
-        ledger.mark_sent(self.factory, claimed.id, ids, methods=methods, article_version=version)
-        return PublishOutcome(claimed.id, PublishStatus.SENT, tuple(ids))
+        return ledger.SentRecord(claimed.id, tuple(ids), tuple(methods), version)
+
+    def _paused_rows(self, delivery_ids: list[int]) -> set[int]:
+        """Which of `delivery_ids` are to a chat an editor paused (one query when none is)."""
+        with self.factory() as session:
+            if not session.scalar(select(Pause.id).where(Pause.kind != PauseKind.SOURCE).limit(1)):
+                return set()
+            rows = session.execute(
+                select(Delivery.id, Delivery.chat_id).where(Delivery.id.in_(delivery_ids))
+            ).all()
+            return {row_id for row_id, chat in rows if is_chat_paused(session, chat)}
 
     def _chat_paused(self, delivery_id: int) -> bool:
         """Whether an editor paused the chat of `delivery_id` (or everything)."""

@@ -113,3 +113,21 @@ def reader_language(factory: sessionmaker[Session], chat: str) -> str | None:
             select(Subscriber.language).where(Subscriber.telegram_user_id == int(chat))
         )
     return str(found) if found is not None else None
+
+
+def reader_languages(factory: sessionmaker[Session], chats: list[str]) -> dict[str, str]:
+    """Which of `chats` are readers' chats, with each reader's language (one query).
+
+    A fan-out asks this once per batch instead of :func:`is_reader_chat` and
+    :func:`reader_language` once per message; chats not in the answer are not readers.
+    """
+    ids = list({int(chat) for chat in chats if chat.isdigit()})
+    if not ids:
+        return {}
+    with factory() as session:
+        rows = session.execute(
+            select(Subscriber.telegram_user_id, Subscriber.language).where(
+                Subscriber.telegram_user_id.in_(ids)
+            )
+        ).all()
+    return {str(user_id): str(language) for user_id, language in rows}

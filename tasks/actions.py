@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: How long poll_now waits for a poll of the same source already running.
 POLL_WAIT_SECONDS = 30
+#: A fan-out of at least this many rows due at once goes out as ``loa.publish_batch``
+#: tasks of PUBLISH_BATCH rows each (one claim, render and record per chunk instead
+#: of per message); fewer rows go one ``loa.publish`` task each.
+PUBLISH_BATCH_MIN = 10
+PUBLISH_BATCH = 100
 
 _connected: Settings | None = None
 
@@ -103,14 +108,26 @@ def dispatch_publish(items: Iterable[int | Planned], *, settings: Settings | Non
     app = _app(settings)
     if app is None:
         return 0
-    sent = 0
+    by_delay: dict[float, list[int]] = {}
     for item in items:
         delivery_id, delay = (
             (item.delivery_id, item.delay_seconds) if isinstance(item, Planned) else (item, 0.0)
         )
         if delay <= MAX_COUNTDOWN:
-            sent += _send(app, "loa.publish", (delivery_id,), delay)
+            by_delay.setdefault(delay, []).append(delivery_id)
+    sent = 0
+    for delay, ids in by_delay.items():
+        if len(ids) < PUBLISH_BATCH_MIN:
+            sent += sum(_send(app, "loa.publish", (delivery_id,), delay) for delivery_id in ids)
+            continue
+        for chunk in batches(ids):
+            sent += len(chunk) * _send(app, "loa.publish_batch", (chunk,), delay)
     return sent
+
+
+def batches(ids: list[int]) -> list[list[int]]:
+    """`ids` in chunks of PUBLISH_BATCH: the rows one ``loa.publish_batch`` task sends."""
+    return [ids[start : start + PUBLISH_BATCH] for start in range(0, len(ids), PUBLISH_BATCH)]
 
 
 def dispatch_fixes(article_ids: Iterable[int], *, settings: Settings | None = None) -> int:
@@ -137,7 +154,6 @@ def dispatch_feed_rebuild(
 
         try:
             schedule_feed_rebuild(scope)
-            return True
             return True
         except Exception as exc:  # noqa: BLE001 - Redis down: rebuild here if we can
             log.warning("could not queue a feed rebuild (%s)", exc)

@@ -7,6 +7,8 @@ a crash or a duplicate enqueue by the reconciler does no harm.
 from __future__ import annotations
 
 import logging
+import math
+from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +26,7 @@ from news.pauses import is_source_paused
 from news.poll import poll_source as poll_service
 from news.recheck import recheck_source as recheck_service
 from news.reconcile import find_due_work
-from tasks.actions import announce_report
+from tasks.actions import PUBLISH_BATCH_MIN, announce_report, batches
 from tasks.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,28 @@ def publish(delivery_id: int) -> None:
         f" ({outcome.error})" if outcome.error else "",
     )
     later(publish, (delivery_id,), outcome.retry_in)
+
+
+@shared_task(name="loa.publish_batch", ignore_result=True)
+def publish_batch(delivery_ids: list[int]) -> None:
+    """Send a fan-out's chunk of ledger rows together (see Publisher.publish_many).
+
+    Rows to try again are re-enqueued as batches too, one per second of delay
+    they share; a row not due when its batch runs waits for the reconciler.
+    """
+    rt = get_runtime()
+    outcomes = rt.publisher.publish_many(list(delivery_ids))
+    statuses = Counter(str(outcome.status) for outcome in outcomes)
+    log.info("batch of %d deliveries: %s", len(outcomes),
+             ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))  # fmt: skip
+    again: dict[int, list[int]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.error:
+            log.info("delivery %s: %s (%s)", outcome.delivery_id, outcome.status, outcome.error)
+        if outcome.retry_in is not None:
+            again[math.ceil(outcome.retry_in)].append(outcome.delivery_id)
+    for seconds, ids in sorted(again.items()):
+        later(publish_batch, (ids,), seconds)
 
 
 @shared_task(name="loa.send_bundle", ignore_result=True)
@@ -229,8 +253,12 @@ def reconcile() -> None:
             utcnow(),
             stuck_after=timedelta(seconds=rt.settings.publish.stuck_after_seconds),
         )
-    for delivery_id in due.delivery_ids:
-        publish.delay(delivery_id)
+    if len(due.delivery_ids) < PUBLISH_BATCH_MIN:
+        for delivery_id in due.delivery_ids:
+            publish.delay(delivery_id)
+    else:
+        for chunk in batches(list(due.delivery_ids)):
+            publish_batch.delay(chunk)
     for chat_id in due.bundle_chats:
         send_bundle.delay(chat_id)
     for name in due.source_names:
