@@ -85,6 +85,7 @@ CHANNEL_BASE = -1001000000000
 ARTICLE_ID = re.compile(r"-(\d+)\.html")
 FIRST_ARTICLE = 1001
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,7 @@ def _die_with_parent() -> None:
     A test run that is killed (a timeout, Ctrl-C twice) runs no teardown; without
     this its workers would live on and take the next run's tasks from the broker.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)  # looked up before the fork: no dlopen here
 
 
 def kill_all(processes: list[psutil.Process]) -> None:
