@@ -559,7 +559,9 @@ def main() -> None:
     import sys
 
     from loa.entry import run_cli
+    from loa.lifeline import follow_supervisor
 
+    follow_supervisor()  # a child of `loa run` stops when `loa run` dies
     raise SystemExit(run_cli(lambda args: app(args=args, prog_name="loa"), sys.argv[1:]))
 
 

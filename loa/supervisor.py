@@ -27,6 +27,7 @@ import psutil
 from config.settings import DEMO_STATE_FILE, Settings
 from loa.demo_portal import DemoPortal
 from loa.embedded_redis import EmbeddedRedis
+from loa.lifeline import SUPERVISOR_PID_ENV
 from loa.ports import require_free_port
 from news.migrate import upgrade
 from ops.metrics import clear_directory
@@ -92,6 +93,7 @@ class Supervisor:
         env = dict(self.environ)
         env["LOA_DATA_DIR"] = str(data_dir)
         env["LOA_HTTP_PORT"] = str(self.settings.http_port)
+        env[SUPERVISOR_PID_ENV] = str(os.getpid())  # children stop if we die (loa.lifeline)
         if self.config_path is not None:
             env["LOA_CONFIG"] = str(self.config_path.resolve())
         if not self.settings.redis_url:

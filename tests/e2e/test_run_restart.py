@@ -127,3 +127,45 @@ def test_busy_http_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert len(lines) == 1, done.stderr
     assert str(port) in lines[0] and "LOA_HTTP_PORT" in lines[0]
     assert not (tmp_path / "var" / "redis" / "redis.pid").exists()  # nothing was started
+
+
+def test_children_stop_when_loa_run_is_killed_with_sigkill(tmp_path: Path) -> None:
+    """`kill -9` of `loa run` leaves no worker, beat or server behind to hold the port."""
+    import psutil
+
+    port = free_port()
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loa", "run"],
+            cwd=tmp_path, env=_env(tmp_path, port), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + DEADLINE
+        children: list[psutil.Process] = []
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text(errors="replace")
+            children = [
+                c
+                for c in psutil.Process(proc.pid).children()
+                if "loa" in " ".join(c.cmdline()) and c.name() != "redis-server"
+            ]
+            if len(children) >= 3 and b"Loa is running" in log.read_bytes():
+                break
+            time.sleep(0.5)
+        assert len(children) >= 3, log.read_text(errors="replace")
+        proc.kill()
+        proc.wait(timeout=10)
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for child in children:  # a failed run leaves no orphans behind either
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    with socket.socket() as probe:  # the HTTP server let go of the port
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
