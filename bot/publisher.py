@@ -34,10 +34,22 @@ from news.readers import reader_language, reader_languages
 
 #: How often a paused chat's rows are looked at again (they stay pending meanwhile).
 PAUSE_RECHECK_SECONDS = 60.0
-#: Sends in flight at once per worker process in :meth:`Publisher.publish_many`:
+#: Most sends in flight at once per worker process in :meth:`Publisher.publish_many`:
 #: each still waits for its own turn from the shared limiter, so this only
 #: overlaps the round trips (limiter, Telegram), it never raises a rate.
 SEND_CONCURRENCY = 8
+#: One send in flight per this many messages/s of the global budget: a send
+#: takes a few ms, so 30/s needs no overlap at all, and sends booked together
+#: but arriving out of order are what meets a 429 at a tight cap (33 of 3,000 at
+#: 30/s with 8 in flight per process, against 3 one at a time).
+RATE_PER_SEND_IN_FLIGHT = 100
+
+
+def send_concurrency(global_per_second: int) -> int:
+    """Sends a worker process keeps in flight for a global budget of `global_per_second`."""
+    return max(1, min(SEND_CONCURRENCY, global_per_second // RATE_PER_SEND_IN_FLIGHT))
+
+
 #: Successful sends recorded per write transaction in a fan-out: bigger is
 #: cheaper, smaller leaves fewer rows in `sending` (possible duplicates) at a crash.
 RECORD_EVERY = 25
@@ -142,7 +154,7 @@ class Publisher:
 
         The rows are claimed in one transaction, each (article, rendering
         options) is rendered once, readers and channel ids are looked up once,
-        up to SEND_CONCURRENCY sends are in flight at a time (each still takes
+        up to :func:`send_concurrency` sends are in flight at a time (each still takes
         its own turn from the shared limiter), and the successes are recorded
         RECORD_EVERY at a time. A crash before a record leaves those rows in
         `sending`, the same state a crash between one send and its record
@@ -172,7 +184,8 @@ class Publisher:
         targets = self.channels.targets([chat for chat in chats if chat not in readers])
         plans = self._render_many(claimed, readers)
         recorded: list[ledger.SentRecord] = []
-        with ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="publish") as pool:
+        in_flight = send_concurrency(self.settings.publish.global_per_second)
+        with ThreadPoolExecutor(in_flight, thread_name_prefix="publish") as pool:
             futures = [
                 pool.submit(
                     self._send_claimed,

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.publisher import Publisher
+from bot.publisher import Publisher, send_concurrency
 from news import editorial, ledger
 from news.db import utcnow, write_session
 from news.models import Channel, ChannelStatus, Delivery, DeliveryState, PauseKind
@@ -125,3 +125,10 @@ def test_claim_many_takes_only_due_unclaimed_rows_and_gives_up_rows_stuck_twice(
     with factory() as session:
         assert session.get_one(Delivery, ids[0]).message_ids == [7]
         assert session.get_one(Delivery, ids[3]).state == DeliveryState.FAILED
+
+
+def test_sends_overlap_only_where_the_budget_needs_it() -> None:
+    # 30/s needs one at a time (overlap there only meets 429s); a paid 1,000/s needs 8
+    assert [send_concurrency(rate) for rate in (1, 30, 99, 100, 450, 1000, 5000)] == [
+        1, 1, 1, 1, 4, 8, 8,
+    ]  # fmt: skip
