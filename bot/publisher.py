@@ -267,6 +267,8 @@ class Publisher:
         target: str | None = None,
     ) -> ledger.SentRecord | PublishOutcome:
         """Send a claimed row's messages not sent yet; what to record, or the recorded failure."""
+        # A fan-out sends from pool threads: name the row's article and chat there too.
+        log_context.bind(article_id=claimed.article_id, chat_id=claimed.chat_id)
         ids, methods = list(claimed.message_ids), list(claimed.methods)
         for index, request in enumerate(requests[len(ids) :], start=len(ids)):
             key = f"delivery-{claimed.id}-g{claimed.generation}" + (f"-m{index}" if index else "")
