@@ -168,7 +168,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "search_hint": (
             "Usage: /search <words>, e.g. /search tuyen giao (with or without diacritics)"
         ),
-        "search_title": "Search “{query}”: {total} articles – page {page}/{pages}",
+        "search_title": "Search “{query}”: {total} found – page {page}/{pages}",
         "search_none": "No articles found for “{query}”.",
         "search_stale": "This button is out of date; search again with /search.",
         "cmd_search": "Search articles",

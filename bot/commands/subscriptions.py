@@ -30,6 +30,7 @@ from news.subscriptions import (
     subscribe,
     subscriptions_of,
 )
+from news.text import slugify
 
 MAX_ECHO = 100
 _SUB_DATA = re.compile(r"sub:(?:c:(\d{1,9})|(a))")
@@ -48,6 +49,10 @@ def label(language: str, sub: SubscriptionInfo) -> str:
 
 def _echo(text: str) -> str:
     return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
+
+
+#: What a reader types to follow everything rather than a keyword ("all" is not news).
+EVERYTHING_WORDS = frozenset({"all", "everything", "tat-ca", "tat-ca-tin", "moi-tin"})
 
 
 def _subscribe_row(category: CategoryInfo) -> list[InlineKeyboardButton]:
@@ -86,7 +91,9 @@ async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     match = match_category(categories, query)
     try:
-        if match.found is not None:
+        if slugify(query) in EVERYTHING_WORDS:  # "/subscribe all", "/subscribe tất cả"
+            result = subscribe(d.factory, user.id, language=language)
+        elif match.found is not None:
             result = subscribe(d.factory, user.id, category_id=match.found.id, language=language)
         else:
             result = subscribe(d.factory, user.id, keywords=query, language=language)

@@ -78,7 +78,7 @@ def test_search_without_diacritics_lists_links_with_local_time(
     assert links[0]["url"] == "http://portal.test/tin-tuc/bai-11-11.html"
     assert buttons(reply) == [("◀ Cũ hơn", "srch:1:dang bo")]
     en = bot.ask(EN_READER, "/search ĐẢNG")
-    assert (en.text or "").startswith("Search “dang”: 12 articles – page 1/3")
+    assert (en.text or "").startswith("Search “dang”: 12 found – page 1/3")
     assert buttons(en) == [("◀ Older", "srch:1:dang")]
 
 

@@ -96,6 +96,19 @@ def test_keywords_match_whole_words_without_diacritics(
     assert len(texts) == 1 and "Đại hội đảng bộ tỉnh" in texts[0]
 
 
+@pytest.mark.parametrize("words", ["all", "Tất cả", "everything"])
+def test_subscribe_all_follows_everything_not_a_keyword(
+    bot: RunningBot, factory: sessionmaker[Session], publisher: Publisher, words: str
+) -> None:
+    seed(factory)
+    reply = bot.ask(READER, f"/subscribe {words}")
+    assert "Từ khóa" not in (reply.text or "")
+    before = len(bot.emulator.sent(READER))
+    announce(factory, publisher, 22, title="Tin bất kỳ", category="Thế giới")
+    texts = [m.text or m.caption or "" for m in bot.emulator.sent(READER)[before:]]
+    assert len(texts) == 1 and "Tin bất kỳ" in texts[0]
+
+
 def test_mysubs_remove_button_edits_in_place_and_only_touches_the_pressers_data(
     bot: RunningBot, factory: sessionmaker[Session]
 ) -> None:
