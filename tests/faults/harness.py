@@ -57,6 +57,7 @@ from news.models import Delivery, DeliveryState, Event, EventKind, Source, Sourc
 from tasks.app import create_celery_app
 from tasks.runtime import redis_client_url
 from telegram_emulator import Emulator
+from tests.faults.report import ScenarioResult
 from tests.sites.server import SiteServer
 from tests.sites.slug_portal import HOST, SlugArticle, SlugPortal
 from tests.workers import wait_for
@@ -99,6 +100,19 @@ class Tally:
     duplicated: int
     #: (cms article id, chat) -> copies, for pairs seen more than once
     duplicates: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def row(self, scenario: str, recovery: float | None, note: str) -> ScenarioResult:
+        """This tally as the scenario's row of the fault table."""
+        return ScenarioResult(
+            scenario=scenario,
+            articles=self.articles,
+            expected=self.expected,
+            delivered=self.delivered,
+            lost=self.lost,
+            duplicated=self.duplicated,
+            recovery_seconds=recovery,
+            note=note,
+        )
 
     def __str__(self) -> str:
         return (

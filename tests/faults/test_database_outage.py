@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from telegram_emulator import Emulator
 from tests.faults.harness import Newsroom, TcpProxy, sqlite_locked, wait_for
-from tests.faults.report import ScenarioResult, record
+from tests.faults.report import record
 from tests.faults.sizes import DATABASE_OUTAGE, DatabaseOutage, params
 
 
@@ -74,15 +74,10 @@ def test_database_unreachable_during_a_fanout(
         view = room.ledger()
         how = "proxy cut" if postgres else "file locked"
         record(
-            ScenarioResult(
-                scenario=f"3 database unreachable {size.outage:.0f} s ({how}, {size.chats} chats)",
-                articles=tally.articles,
-                expected=tally.expected,
-                delivered=tally.delivered,
-                lost=tally.lost,
-                duplicated=tally.duplicated,
-                recovery_seconds=recovery,
-                note=f"{at_cut} sent before the outage, {during} during it; "
+            tally.row(
+                f"3 database unreachable {size.outage:.0f} s ({how}, {size.chats} chats)",
+                recovery,
+                f"{at_cut} sent before the outage, {during} during it; "
                 f"{view.possible_duplicates} flagged possible_duplicate; worker "
                 f"{'alive' if worker.alive() else 'exited'}",
             )

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from news.models import Article, Delivery, DeliveryState
 from telegram_emulator import Emulator
 from tests.faults.harness import ARTICLE_ID, Newsroom, kill_all, wait_for
-from tests.faults.report import ScenarioResult, record
+from tests.faults.report import record
 from tests.faults.sizes import KILL_WORKER, KillWorker, params
 
 ORPHAN_GRACE = 5.0
@@ -104,15 +104,10 @@ def test_kill_9_of_the_worker_main_process_mid_fanout(
     view = room.ledger()
     mode = "dry-run outbox" if dry_run else "Bot API"
     record(
-        ScenarioResult(
-            scenario=f"1 kill -9 worker main ({mode}, {size.chats} chats)",
-            articles=tally.articles,
-            expected=tally.expected,
-            delivered=tally.delivered,
-            lost=tally.lost,
-            duplicated=tally.duplicated,
-            recovery_seconds=recovery,
-            note=f"{at_kill} sent before the kill, {in_flight} in flight, "
+        tally.row(
+            f"1 kill -9 worker main ({mode}, {size.chats} chats)",
+            recovery,
+            f"{at_kill} sent before the kill, {in_flight} in flight, "
             f"{view.possible_duplicates} flagged possible_duplicate, "
             f"{left_running} orphans still running {ORPHAN_GRACE:.0f} s after",
         )

@@ -19,7 +19,7 @@ import pytest
 
 from telegram_emulator import Emulator
 from tests.faults.harness import Newsroom, PrivateRedis, wait_for
-from tests.faults.report import ScenarioResult, record
+from tests.faults.report import record
 from tests.faults.sizes import REDIS_OUTAGE, RedisOutage, params
 
 #: The short run uses the transport the backend run stands for (`loa run`'s bundled
@@ -76,16 +76,10 @@ def test_redis_stopped_and_restarted_empty(
         tally = room.tally()
         view = room.ledger()
         record(
-            ScenarioResult(
-                scenario=f"2 Redis ({transport}) down {size.outage:.0f} s, back empty "
-                f"({size.chats} chats)",
-                articles=tally.articles,
-                expected=tally.expected,
-                delivered=tally.delivered,
-                lost=tally.lost,
-                duplicated=tally.duplicated,
-                recovery_seconds=recovery,
-                note=f"{at_stop} sent before the stop; worker "
+            tally.row(
+                f"2 Redis ({transport}) down {size.outage:.0f} s, back empty ({size.chats} chats)",
+                recovery,
+                f"{at_stop} sent before the stop; worker "
                 f"{'alive' if worker.alive() else 'exited'}, beat "
                 f"{'alive' if beat.alive() else 'exited'} "
                 f"({time.monotonic() - stopped_at:.0f} s after the stop)",

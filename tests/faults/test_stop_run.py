@@ -19,7 +19,7 @@ import pytest
 from telegram_emulator import Emulator
 from tests.conftest import free_port
 from tests.faults.harness import LoaProcess, Newsroom, wait_for
-from tests.faults.report import ScenarioResult, record
+from tests.faults.report import record
 from tests.faults.sizes import STOP_RUN, StopRun, params
 
 
@@ -78,15 +78,10 @@ def test_sigterm_to_loa_run_mid_fanout_then_start_again(
     tally = room.tally()
     view = room.ledger()
     record(
-        ScenarioResult(
-            scenario=f"7 SIGTERM to loa run mid fan-out ({size.chats} chats)",
-            articles=tally.articles,
-            expected=tally.expected,
-            delivered=tally.delivered,
-            lost=tally.lost,
-            duplicated=tally.duplicated,
-            recovery_seconds=recovery,
-            note=f"stopped in {took:.1f} s (exit {code}), {at_stop} sent before, "
+        tally.row(
+            f"7 SIGTERM to loa run mid fan-out ({size.chats} chats)",
+            recovery,
+            f"stopped in {took:.1f} s (exit {code}), {at_stop} sent before, "
             f"{view_at_stop.states.get('sending', 0)} left in sending; "
             f"{view.possible_duplicates} flagged possible_duplicate",
         )
