@@ -6,9 +6,7 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -30,6 +28,7 @@ from news.models import Article, Category
 from news.store import get_or_create_source, upsert_article
 from tests.conftest import free_port
 from tests.helpers import extracted, running_server
+from tests.nginx import shipped_nginx
 
 ICT = timezone(timedelta(hours=7))
 
@@ -219,22 +218,6 @@ def test_the_manifest_never_leads_outside_the_directory(tmp_path: Path) -> None:
     assert outside.read_text() == "keep" and not (directory / "old.rss").exists()
 
 
-def deploy_nginx_conf(export_dir: Path, prefix: Path, port: int, loa_base: str) -> str:
-    """deploy/nginx.conf with loopback addresses and this test's paths."""
-    conf = (Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf").read_text()
-    swaps = {
-        "listen 80;": f"listen 127.0.0.1:{port};",
-        "alias /srv/loa-feeds/;": f"alias {export_dir}/;",
-        "http://web:8080": loa_base,
-        "pid /tmp/nginx.pid;": f"pid {prefix / 'nginx.pid'};",
-        "access_log /dev/stdout;": "access_log off;",
-    }
-    for old, new in swaps.items():
-        assert old in conf, old
-        conf = conf.replace(old, new)
-    return conf
-
-
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_deploy_nginx_serves_the_export_like_loa_serve(
     factory: sessionmaker[Session], settings: Settings, base: str, export_dir: Path, tmp_path: Path
@@ -242,25 +225,7 @@ def test_deploy_nginx_serves_the_export_like_loa_serve(
     add(factory, 1)
     add(factory, 2, category="Kinh tế")
     rebuild_all(factory, settings)
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    port = free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text(deploy_nginx_conf(export_dir, prefix, port, base))
-    user = "user root;" if os.geteuid() == 0 else ""  # tmp_path is not world-readable
-    proc = subprocess.Popen(
-        ["nginx", "-p", str(prefix), "-c", str(conf), "-e", "stderr",
-         "-g", f"daemon off; {user}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    nginx = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{nginx}/nginx-healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+    with shipped_nginx(export_dir, tmp_path / "nginx", base) as nginx:
         for name, media in (("all.rss", "application/rss+xml"), ("kinh-te.atom",
                             "application/atom+xml"), ("source/portal.json",
                             "application/feed+json"), ("opml", "text/x-opml")):  # fmt: skip
@@ -289,10 +254,6 @@ def test_deploy_nginx_serves_the_export_like_loa_serve(
         limited = requests.get(f"{nginx}/feeds/all.json?limit=1")
         assert len(limited.json()["items"]) == 1
         assert requests.get(f"{nginx}/healthz").json()["status"] == "ok"
-    finally:
-        proc.terminate()
-        _, stderr = proc.communicate(timeout=10)
-    assert b"[emerg]" not in stderr, stderr
 
 
 def test_a_scoped_rebuild_renders_only_the_feeds_the_change_touches(

@@ -7,10 +7,7 @@ shared PostgreSQL and Redis are never stopped.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -182,33 +179,13 @@ def test_the_compose_proxy_hides_metrics_but_passes_readiness(
     factory: sessionmaker[Session], redis_url: str, tmp_path: Path
 ) -> None:
     """deploy/nginx.conf: /metrics is for Prometheus inside the network, not the public side."""
-    from tests.feeds.test_export import deploy_nginx_conf
+    from tests.nginx import shipped_nginx
 
-    prefix, port = tmp_path / "nginx", free_port()
-    prefix.mkdir()
     with _serving(_settings(tmp_path, redis_url), factory) as loa:
-        conf = prefix / "nginx.conf"
-        conf.write_text(deploy_nginx_conf(tmp_path, prefix, port, loa))
-        user = "user root;" if os.geteuid() == 0 else ""  # tmp_path is not world-readable
-        proc = subprocess.Popen(
-            ["nginx", "-p", str(prefix), "-c", str(conf), "-e", "stderr",
-             "-g", f"daemon off; {user}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        proxy = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    requests.get(f"{proxy}/nginx-healthz", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.05)
+        with shipped_nginx(tmp_path, tmp_path / "nginx", loa) as proxy:
             hidden = requests.get(f"{proxy}/metrics", timeout=5)
             ready = requests.get(f"{proxy}/readyz", timeout=5)
             direct = requests.get(f"{loa}/metrics", timeout=5)
-        finally:
-            proc.terminate()
-            proc.communicate(timeout=10)
     assert hidden.status_code == 403 and "loa_" not in hidden.text
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     assert direct.status_code == 200 and "loa_polls" in direct.text
