@@ -11,7 +11,9 @@ through :class:`Publisher`.
 from __future__ import annotations
 
 import enum
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import queue
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +55,10 @@ def send_concurrency(global_per_second: int) -> int:
 #: Successful sends recorded per write transaction in a fan-out: bigger is
 #: cheaper, smaller leaves fewer rows in `sending` (possible duplicates) at a crash.
 RECORD_EVERY = 25
+#: ... and no success waits longer than this for its record: at a slow rate (30/s)
+#: 25 successes take most of a second, and a kill -9 then would re-send them all.
+#: At 1,000/s RECORD_EVERY comes first, so this costs no extra transactions there.
+RECORD_WITHIN_SECONDS = 0.2
 
 
 class PublishStatus(enum.StrEnum):
@@ -156,9 +162,11 @@ class Publisher:
         options) is rendered once, readers and channel ids are looked up once,
         up to :func:`send_concurrency` sends are in flight at a time (each still takes
         its own turn from the shared limiter), and the successes are recorded
-        RECORD_EVERY at a time. A crash before a record leaves those rows in
-        `sending`, the same state a crash between one send and its record
-        leaves: the stuck path retries each once, flagged as a possible duplicate.
+        RECORD_EVERY at a time, or sooner once the oldest of them has waited
+        RECORD_WITHIN_SECONDS (fewer possible duplicates at a slow rate). A
+        crash before a record leaves those rows in `sending`, the same state a
+        crash between one send and its record leaves: the stuck path retries
+        each once, flagged as a possible duplicate.
         """
         now = now or utcnow()
         wanted = list(dict.fromkeys(delivery_ids))
@@ -184,9 +192,17 @@ class Publisher:
         targets = self.channels.targets([chat for chat in chats if chat not in readers])
         plans = self._render_many(claimed, readers)
         recorded: list[ledger.SentRecord] = []
+        oldest = 0.0  # when the oldest unrecorded success in `recorded` came back
         in_flight = send_concurrency(self.settings.publish.global_per_second)
+        # Finished sends land in a queue (one callback each) rather than going
+        # through as_completed: the main thread can then also wake on a timer,
+        # to record successes that have waited RECORD_WITHIN_SECONDS.
+        finished: queue.SimpleQueue[Future[ledger.SentRecord | PublishOutcome]] = (
+            queue.SimpleQueue()
+        )
+        failure: Exception | None = None
         with ThreadPoolExecutor(in_flight, thread_name_prefix="publish") as pool:
-            futures = [
+            for row, requests, version in plans:
                 pool.submit(
                     self._send_claimed,
                     row,
@@ -194,30 +210,49 @@ class Publisher:
                     version,
                     reader=row.chat_id in readers,
                     target=targets.get(row.chat_id),
-                )
-                for row, requests, version in plans
-            ]
-            failure: Exception | None = None
-            for future in as_completed(futures):
-                try:
-                    done = future.result()
-                except Exception as exc:  # noqa: BLE001 - re-raised once the successes are kept
-                    # Redis or the database gone mid-fan-out: that row stays in `sending`
-                    # (retried once, flagged), but the sends that did succeed must be
-                    # recorded, or each would be sent again as a duplicate.
-                    failure = failure or exc
-                    continue
-                if isinstance(done, PublishOutcome):
-                    outcomes.append(done)
-                    continue
-                recorded.append(done)
-                if len(recorded) >= RECORD_EVERY:
+                ).add_done_callback(finished.put)
+            remaining = len(plans)
+            while remaining:
+                future = self._next_finished(finished, oldest if recorded else None)
+                if future is not None:
+                    remaining -= 1
+                    try:
+                        done = future.result()
+                    except Exception as exc:  # noqa: BLE001 - re-raised once the successes are kept
+                        # Redis or the database gone mid-fan-out: that row stays in `sending`
+                        # (retried once, flagged), but the sends that did succeed must be
+                        # recorded, or each would be sent again as a duplicate.
+                        failure = failure or exc
+                        done = None
+                    if isinstance(done, PublishOutcome):
+                        outcomes.append(done)
+                    elif done is not None:
+                        if not recorded:
+                            oldest = time.monotonic()
+                        recorded.append(done)
+                if recorded and (
+                    len(recorded) >= RECORD_EVERY
+                    or time.monotonic() - oldest >= RECORD_WITHIN_SECONDS
+                ):
                     outcomes += self._record_sent(recorded)
                     recorded = []
         outcomes += self._record_sent(recorded)
         if failure is not None:
             raise failure
         return outcomes
+
+    @staticmethod
+    def _next_finished(
+        finished: queue.SimpleQueue[Future[ledger.SentRecord | PublishOutcome]],
+        oldest: float | None,
+    ) -> Future[ledger.SentRecord | PublishOutcome] | None:
+        """The next finished send, or None once the success from `oldest` is due its record."""
+        if oldest is None:
+            return finished.get()
+        try:
+            return finished.get(timeout=max(0.0, oldest + RECORD_WITHIN_SECONDS - time.monotonic()))
+        except queue.Empty:
+            return None
 
     def _record_sent(self, records: list[ledger.SentRecord]) -> list[PublishOutcome]:
         ledger.mark_sent_many(self.factory, records)
