@@ -12,6 +12,8 @@ sending when several chats are throttled within a short window.
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -87,6 +89,11 @@ class TelegramLimiter:
         self.limits = limits or Limits()
         self.prefix = prefix
         self._book = client.register_script(_BOOK)
+        # A booking's name in the windows must be unique across threads, processes
+        # (forked after this, so the pid goes in at each booking) and machines (the
+        # nonce): cheaper per send than a uuid4 each.
+        self._nonce = uuid.uuid4().hex[:12]
+        self._seq = itertools.count()
 
     def reserve(self, chat_id: str | int) -> float:
         """Book one message to `chat_id` now (0.0) or return seconds to wait first."""
@@ -106,7 +113,7 @@ class TelegramLimiter:
             f"{self.prefix}:pause",
             *(k for k, _, _ in buckets),
         ]
-        args: list[str | int] = [uuid.uuid4().hex]
+        args: list[str | int] = [f"{self._nonce}.{os.getpid()}.{next(self._seq)}"]
         for _, limit, window in buckets:
             args += [limit, window]
         wait_ms = int(self._book(keys=keys, args=args))

@@ -9,12 +9,16 @@ Everything above the wire stays PTB's: parameters, answers, and the errors it
 raises (429 RetryAfter, 403 Forbidden, migrations), which bot.senders maps.
 
 urllib3 is blocking, so each request runs on a small thread pool while the
-event loop waits for it; the pool is as wide as the connection pool.
+event loop waits for it; the pool is as wide as the connection pool. A caller
+that drives PTB's coroutine on its own thread (bot.senders, once the bot is
+initialised) sets :attr:`Urllib3Request.inline` and the request is sent right
+there: no event loop, no thread hand-offs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -37,6 +41,8 @@ class Urllib3Request(BaseRequest):
         self._connections = connections
         self._pool: urllib3.PoolManager | None = None
         self._threads: ThreadPoolExecutor | None = None
+        #: ``inline.on`` set by a thread: its requests block that thread, not a pool's.
+        self.inline = threading.local()
 
     @property
     def read_timeout(self) -> float | None:
@@ -82,6 +88,8 @@ class Urllib3Request(BaseRequest):
         call = partial(
             _request, pool, url, method, request_data, timeout, _seconds(pool_timeout, POOL_TIMEOUT)
         )
+        if getattr(self.inline, "on", False):
+            return call()
         return await asyncio.get_running_loop().run_in_executor(threads, call)
 
 
