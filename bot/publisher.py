@@ -59,6 +59,10 @@ RECORD_EVERY = 25
 #: 25 successes take most of a second, and a kill -9 then would re-send them all.
 #: At 1,000/s RECORD_EVERY comes first, so this costs no extra transactions there.
 RECORD_WITHIN_SECONDS = 0.2
+#: ... and they are recorded at once when no send has finished for this long: the
+#: limiter's windows let sends out in bursts (30 at once at 30/s), and the pause
+#: after a burst is the cheap moment to record it, before a crash could repeat it.
+RECORD_WHEN_IDLE_SECONDS = 0.02
 
 
 class PublishStatus(enum.StrEnum):
@@ -163,7 +167,8 @@ class Publisher:
         up to :func:`send_concurrency` sends are in flight at a time (each still takes
         its own turn from the shared limiter), and the successes are recorded
         RECORD_EVERY at a time, or sooner once the oldest of them has waited
-        RECORD_WITHIN_SECONDS (fewer possible duplicates at a slow rate). A
+        RECORD_WITHIN_SECONDS or no send finished for RECORD_WHEN_IDLE_SECONDS
+        (fewer possible duplicates at a slow, bursty rate). A
         crash before a record leaves those rows in `sending`, the same state a
         crash between one send and its record leaves: the stuck path retries
         each once, flagged as a possible duplicate.
@@ -231,7 +236,8 @@ class Publisher:
                             oldest = time.monotonic()
                         recorded.append(done)
                 if recorded and (
-                    len(recorded) >= RECORD_EVERY
+                    future is None  # idle, or the oldest success is due
+                    or len(recorded) >= RECORD_EVERY
                     or time.monotonic() - oldest >= RECORD_WITHIN_SECONDS
                 ):
                     outcomes += self._record_sent(recorded)
@@ -246,11 +252,13 @@ class Publisher:
         finished: queue.SimpleQueue[Future[ledger.SentRecord | PublishOutcome]],
         oldest: float | None,
     ) -> Future[ledger.SentRecord | PublishOutcome] | None:
-        """The next finished send, or None once the success from `oldest` is due its record."""
+        """The next finished send; None when unrecorded successes (from `oldest`) should be
+        recorded first: the sends went idle, or the oldest has waited long enough."""
         if oldest is None:
             return finished.get()
+        due = max(0.0, oldest + RECORD_WITHIN_SECONDS - time.monotonic())
         try:
-            return finished.get(timeout=max(0.0, oldest + RECORD_WITHIN_SECONDS - time.monotonic()))
+            return finished.get(timeout=min(due, RECORD_WHEN_IDLE_SECONDS))
         except queue.Empty:
             return None
 
