@@ -176,6 +176,10 @@ class RouteRule(_Strict):
     _channel_as_text = field_validator("channel", mode="before")(_chat_text)
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
+    dedupe_stories: bool = Field(
+        default=True,
+        description="one post per story per chat: a copy from another source is added to it",
+    )
 
 
 class PublishConfig(_Strict):
@@ -194,6 +198,30 @@ class PublishConfig(_Strict):
     )
     stuck_after_seconds: int = Field(
         default=600, ge=1, description="a row left in 'sending' this long is retried once"
+    )
+
+
+class StoriesConfig(_Strict):
+    """Grouping the same story published by several sources (see news.stories).
+
+    Provincial portals republish each other's articles with small edits; a
+    chat that follows several of them should get the story once. Articles are
+    compared by a MinHash of their folded word shingles within `window_hours`.
+    """
+
+    enabled: bool = Field(default=True, description="fingerprint and group new articles")
+    window_hours: float = Field(
+        default=72, gt=0, description="a copy is looked for among articles this recent"
+    )
+    threshold: float = Field(
+        default=0.5, gt=0, le=1, description="estimated word-shingle Jaccard to be one story"
+    )
+    edit_hours: float = Field(
+        default=48, ge=0, description="'Also on' edits only for posts younger than this"
+    )
+    max_links: int = Field(default=5, ge=1, le=20, description="'Also on' links per post")
+    dedupe_readers: bool = Field(
+        default=True, description="readers' alerts also get one message per story"
     )
 
 
@@ -323,6 +351,7 @@ class Settings(BaseSettings):
     )
     publish: PublishConfig = Field(default_factory=PublishConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
     status_username: str | None = Field(
         default=None, description="basic-auth user of the operator's /status page"
     )

@@ -15,9 +15,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -182,6 +184,11 @@ class Article(Base):
     #: moment: it was announced, so its automatic (generation 0) posts are never planned
     #: again, even though the ledger no longer shows them (see ops.housekeeping)
     ledger_pruned_at: Mapped[datetime | None]
+    #: the story this article tells (news.stories): copies of one story published by
+    #: several sources share it; None until fingerprinted (or with stories disabled)
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    #: an editor split this article out of a wrong group: it is never regrouped
+    story_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     source: Mapped[Source | None] = relationship()
@@ -414,4 +421,95 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+
+
+class Story(Base):
+    """One story told by one or more articles (copies from several sources, news.stories).
+
+    `first_article_id` is the copy seen first: the one chats were posted, the
+    others are "Also on" links on that post (see StoryCopy).
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_article_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the latest copy joined
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: an editor split this story out of another one
+    split_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ArticleFingerprint(Base):
+    """An article's MinHash signature: what a new article is compared with.
+
+    `seen_at` is when the article was first seen (the window is counted from
+    it); `source_id` is copied here so candidates from the same source are
+    left out without a join.
+    """
+
+    __tablename__ = "article_fingerprints"
+    __table_args__ = (Index("ix_article_fingerprints_seen", "seen_at"),)
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    #: the MinHash hash values, little-endian uint32 each
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    seen_at: Mapped[datetime]
+
+
+class FingerprintBand(Base):
+    """One LSH band of a signature: articles sharing a band key are candidate copies.
+
+    The index on (band_key, seen_at) makes "who shares a band with this
+    article, within the window" a few index lookups, whatever the table size.
+    """
+
+    __tablename__ = "fingerprint_bands"
+    __table_args__ = (Index("ix_fingerprint_bands_key_seen", "band_key", "seen_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    #: a signed 64-bit hash of (band number, the band's hash values)
+    band_key: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime]
+
+
+class StoryCopyState(enum.StrEnum):
+    """Whether a post shows a copy's "Also on" link yet."""
+
+    PENDING = "pending"  # the post must be (re)rendered to show it
+    SHOWN = "shown"  # the post shows it (sent or edited with it)
+    DROPPING = "dropping"  # split off by an editor: the post must be edited to drop it
+    DROPPED = "dropped"  # no longer shown
+    SKIPPED = "skipped"  # not shown: the post was too old to edit, or a digest
+
+
+class StoryCopy(Base):
+    """A copy of a story that a chat got as a link on its existing post, not a new message.
+
+    `delivery_id` is the chat's post of the story; `article_id` the copy whose
+    link the post shows ("Also on: …"). One row per (post, copy).
+    """
+
+    __tablename__ = "story_copies"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "article_id", name="uq_story_copies_target"),
+        Index("ix_story_copies_article", "article_id"),
+        Index("ix_story_copies_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(10), default=StoryCopyState.PENDING.value)
+    #: estimated Jaccard similarity of the copy to the story when it joined
+    similarity: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shown_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None]
