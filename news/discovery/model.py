@@ -16,6 +16,15 @@ SCORED_FIELDS = ("title", "date_time", "lead", "body", "category", "clean")
 
 
 @dataclass(frozen=True)
+class SamplePage:
+    """A fetched page handed to scoring and derivation: no network below this line."""
+
+    url: str
+    content: bytes
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Candidate:
     """Something Loa could poll: a feed, a sitemap or an HTML listing page.
 
