@@ -16,6 +16,14 @@ network: the cloud metadata service at 169.254.169.254, an admin page on
    unless a configured source lives at that very host and port (an intranet
    portal is a legitimate source).
 
+``loa add-source URL`` (and the editors' ``/addsource``) fetch a site that is
+not a source yet, so rule 1 cannot apply: its policy
+(:meth:`HostPolicy.for_add_source`) lets any host be named, but keeps rule 2
+for all of them, except the hosts listed in ``allowed_hosts``, which may then
+also resolve to private or loopback addresses (how a newsroom adds an intranet
+portal, and how tests reach a loopback test server). Configured sources'
+own host and port stay allowed as above.
+
 The check runs on every redirect hop (:class:`news.fetch.Fetcher` follows
 redirects itself when given a check) and once more when each connection is
 opened, on the addresses actually connected to, so a name that resolves to a
@@ -150,6 +158,19 @@ def _endpoint(url: str) -> tuple[str, str, int]:
     return scheme, _host_key(parts.hostname), port or _DEFAULT_PORTS[scheme]
 
 
+def _listed(entries: Sequence[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """``allowed_hosts`` as exact host keys and ``*.`` suffixes."""
+    hosts: set[str] = set()
+    suffixes: set[str] = set()
+    for entry in entries:
+        entry = entry.strip().lower().rstrip(".")
+        if entry.startswith("*."):
+            suffixes.add(entry[2:])
+        elif entry:
+            hosts.add(_host_key(entry))
+    return frozenset(hosts), frozenset(suffixes)
+
+
 @dataclass(frozen=True)
 class HostPolicy:
     """The hosts a URL from outside the config may name, and where private addresses are fine."""
@@ -160,27 +181,40 @@ class HostPolicy:
     suffixes: frozenset[str]
     #: (host key, port) of every configured source: private addresses allowed there
     sources: frozenset[tuple[str, int]]
+    #: add-source: any host may be named; only the listed ones may also be private
+    open_hosts: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HostPolicy:
         hosts: set[str] = set()
-        suffixes: set[str] = set()
         endpoints: set[tuple[str, int]] = set()
         for source in settings.effective_sources():
             _, host, port = _endpoint(source.url)
             hosts |= _twins(host)
             endpoints.add((host, port))
-        for entry in settings.allowed_hosts:
-            entry = entry.strip().lower().rstrip(".")
-            if entry.startswith("*."):
-                suffixes.add(entry[2:])
-            elif entry:
-                hosts.add(_host_key(entry))
-        return cls(frozenset(hosts), frozenset(suffixes), frozenset(endpoints))
+        listed, suffixes = _listed(settings.allowed_hosts)
+        return cls(frozenset(hosts | listed), suffixes, frozenset(endpoints))
+
+    @classmethod
+    def for_add_source(cls, settings: Settings) -> HostPolicy:
+        """The policy of ``loa add-source``: any host, public addresses only, except that
+        hosts in ``allowed_hosts`` (and configured sources' endpoints) may be private.
+
+        The URL names a site that is not a source yet, so "a source's host" cannot
+        be the rule; the address checks still run on every hop and at connect.
+        """
+        hosts, suffixes = _listed(settings.allowed_hosts)
+        endpoints = cls.from_settings(settings).sources
+        return cls(hosts, suffixes, endpoints, open_hosts=True)
+
+    def listed(self, host: str) -> bool:
+        """Whether `host` (a host key) is in `hosts` or under one of `suffixes`."""
+        return host in self.hosts or any(host.endswith(f".{s}") for s in self.suffixes)
 
     def host_allowed(self, host: str) -> bool:
-        """Whether `host` (a host key) is a source's host or listed in ``allowed_hosts``."""
-        return host in self.hosts or any(host.endswith(f".{s}") for s in self.suffixes)
+        """Whether `host` (a host key) may be named: a source's host or listed in
+        ``allowed_hosts``; any host under the add-source policy."""
+        return self.open_hosts or self.listed(host)
 
     def addresses(self, url: str, host: str, port: int, resolve: Resolver) -> list[str]:
         """The addresses `host` may be reached at; HostNotAllowed if any is not public.
@@ -193,6 +227,9 @@ class HostPolicy:
             raise HostNotAllowed(url, f"{host} resolves to no address")
         if (host, port) in self.sources:
             return found  # a configured source lives here: its network is the operator's call
+        if self.open_hosts and self.listed(host):
+            return found  # listed in allowed_hosts for add-source: an intranet site is fine
+        where = "a host in allowed_hosts" if self.open_hosts else "a configured source"
         for address in found:
             try:
                 reason = refusal(ipaddress.ip_address(address.split("%", 1)[0]))
@@ -202,7 +239,7 @@ class HostPolicy:
                 shown = host if address == host else f"{host} ({address})"
                 raise HostNotAllowed(
                     url,
-                    f"{shown} is a {reason} address; only a configured source may live there",
+                    f"{shown} is a {reason} address; only {where} may live there",
                 )
         return found
 
@@ -236,14 +273,16 @@ def safe_fetcher(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_seconds: float = DEFAULT_MAX_SECONDS,
+    policy: HostPolicy | None = None,
 ) -> Fetcher:
     """The ordinary :class:`Fetcher` (deadline, size cap, robots), checked on every hop.
 
     Each URL, first and redirected, passes :func:`check_url`; each connection
     is opened only to addresses that pass the same check at that moment.
     Proxies from the environment are ignored: the check must see the real peer.
+    `policy` replaces the settings' (``HostPolicy.for_add_source`` for add-source).
     """
-    policy = HostPolicy.from_settings(settings)
+    policy = policy or HostPolicy.from_settings(settings)
 
     def guard(host: str, port: int) -> Sequence[str]:
         url = f"//{host}:{port}"

@@ -8,8 +8,9 @@ memory or make Loa fetch a URL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import feedparser
 from defusedxml import ElementTree
@@ -19,6 +20,7 @@ from news.errors import ExtractionError
 from news.text import normalize_text
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,11 @@ class Sitemap:
 
     pages: list[str]
     children: list[str]
+    #: a page's ``news:publication_date`` (Google News sitemaps), else its ``lastmod``;
+    #: a child sitemap's ``lastmod`` (which child is the freshest)
+    dates: dict[str, datetime] = field(default_factory=dict)
+    #: a Google News sitemap: its pages are the site's newest articles
+    news: bool = False
 
 
 def parse_feed(content: bytes, *, url: str) -> list[FeedItem]:
@@ -111,11 +118,43 @@ def parse_sitemap(content: bytes, *, url: str) -> Sitemap:
     except (ElementTree.ParseError, DefusedXmlException) as exc:
         raise ExtractionError(f"not a readable sitemap: {exc}", url=url) from exc
     locs = [el.text.strip() for el in root.iter(f"{SITEMAP_NS}loc") if el.text]
+    dates, news = _entry_dates(root)
     if root.tag == f"{SITEMAP_NS}sitemapindex":
-        return Sitemap(pages=[], children=locs)
+        return Sitemap(pages=[], children=locs, dates=dates)
     if root.tag == f"{SITEMAP_NS}urlset":
-        return Sitemap(pages=locs, children=[])
+        return Sitemap(pages=locs, children=[], dates=dates, news=news)
     raise ExtractionError(f"unexpected sitemap root <{root.tag}>", url=url)
+
+
+def _entry_dates(root: Any) -> tuple[dict[str, datetime], bool]:
+    """Each entry's ``news:publication_date`` or ``lastmod`` (unreadable ones skipped),
+    and whether any entry is a Google News one."""
+    dates: dict[str, datetime] = {}
+    news = False
+    for entry in root:
+        loc = entry.find(f"{SITEMAP_NS}loc")
+        if loc is None or not loc.text:
+            continue
+        published = entry.find(f"{NEWS_NS}news/{NEWS_NS}publication_date")
+        news = news or entry.find(f"{NEWS_NS}news") is not None
+        for node in (published, entry.find(f"{SITEMAP_NS}lastmod")):
+            when = _w3c_datetime(node.text if node is not None else None)
+            if when is not None:
+                dates[loc.text.strip()] = when
+                break
+    return dates, news
+
+
+def _w3c_datetime(text: str | None) -> datetime | None:
+    """A sitemap date (W3C datetime: ``2023-03-13``, ``2023-03-13T08:30:00+07:00``, ``...Z``);
+    a date without a zone is read as UTC."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _strip_tags(text: str) -> str:
