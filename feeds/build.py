@@ -5,7 +5,9 @@ items come from :func:`json_item`. Entry ids are `tag:` URIs built from the
 article's first identity (source host, first-seen date, database id), so a
 corrected article whose URL or slug changes keeps its id in every reader.
 Dates keep the newsroom's offset (+07:00). Control characters, which break
-XML parsers, are stripped from every text.
+XML parsers, are stripped from every text. Copies of one story from other
+sources are cross-referenced (:mod:`feeds.stories`): a JSON Feed ``_loa``
+extension and Atom ``rel="related"`` links; `stories` maps an article id to them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feeds.specs import FeedSpec
+from feeds.stories import StoryLinks
 from news.models import Article, ArticleStatus, Category, Source
 from news.text import slugify
 
@@ -35,6 +38,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 TTL_MINUTES = 15
 _ATOM = "{http://www.w3.org/2005/Atom}"
+NO_STORIES: Mapping[int, StoryLinks] = {}
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
@@ -175,8 +179,10 @@ def _feed(
     return feed
 
 
-def json_item(article: Article, ctx: FeedContext) -> dict[str, Any]:
-    """One JSON Feed 1.1 item."""
+def json_item(
+    article: Article, ctx: FeedContext, story: StoryLinks | None = None
+) -> dict[str, Any]:
+    """One JSON Feed 1.1 item; with `story`, its ``_loa`` extension naming the other copies."""
     item: dict[str, Any] = {
         "id": entry_id(article),
         "url": article.canonical_url,
@@ -196,10 +202,23 @@ def json_item(article: Article, ctx: FeedContext) -> dict[str, Any]:
         item["authors"] = [{"name": clean(article.author)}]
     if article.category is not None:
         item["tags"] = [clean(article.category.name)]
+    if story is not None:
+        item["_loa"] = {
+            "story_id": story.story_id,
+            "also_on": [
+                {"url": c.url, "title": clean(c.title), "source": clean(c.source)}
+                for c in story.also_on
+            ],
+        }
     return item
 
 
-def render(spec: FeedSpec, ctx: FeedContext, articles: Sequence[Article]) -> bytes:
+def render(
+    spec: FeedSpec,
+    ctx: FeedContext,
+    articles: Sequence[Article],
+    stories: Mapping[int, StoryLinks] = NO_STORIES,
+) -> bytes:
     """The feed document for `spec` in its format, as UTF-8 bytes."""
     if spec.fmt == "json":
         title = ctx.site_title if spec.scope == "all" else f"{spec.title} · {ctx.site_title}"
@@ -210,34 +229,53 @@ def render(spec: FeedSpec, ctx: FeedContext, articles: Sequence[Article]) -> byt
             "feed_url": f"{ctx.base_url}{spec.path}",
             "description": clean(f"{title}: tin mới nhất"),
             "language": ctx.language,
-            "items": [json_item(a, ctx) for a in articles],
+            "items": [json_item(a, ctx, stories.get(a.id)) for a in articles],
         }
         if ctx.logo_url:
             document["icon"] = ctx.logo_url
         return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
     if spec.fmt == "atom":
         atom = bytes(_feed(spec, ctx, articles, atom=True).atom_str(pretty=True))
-        return _fix_atom_enclosures(atom, articles)
+        return _fix_atom_links(atom, articles, stories)
     return bytes(_feed(spec, ctx, articles, atom=False).rss_str(pretty=True))
 
 
-def _fix_atom_enclosures(document: bytes, articles: Sequence[Article]) -> bytes:
-    """Restore rel="enclosure" and type on Atom image links.
+def _fix_atom_links(
+    document: bytes, articles: Sequence[Article], stories: Mapping[int, StoryLinks]
+) -> bytes:
+    """Restore rel="enclosure" and type on Atom image links; add the story's related links.
 
     feedgen 1.0.0 drops every attribute but href from entry links in Atom (it
     tests the new XML element instead of the link data), so the image would
-    read as a second alternate link.
+    read as a second alternate link, and a rel="related" link given to feedgen
+    as an alternate one: the related links are added here instead.
     """
     images = {entry_id(a): a.image for a in articles if a.image}
-    if not images:
+    related = {entry_id(a): stories[a.id] for a in articles if a.id in stories}
+    if not images and not related:
         return document
     root = etree.fromstring(document)
     for entry in root.iter(f"{_ATOM}entry"):
-        image = images.get(entry.findtext(f"{_ATOM}id") or "")
-        for link in entry.iter(f"{_ATOM}link"):
+        key = entry.findtext(f"{_ATOM}id") or ""
+        image = images.get(key)
+        links = list(entry.iter(f"{_ATOM}link"))
+        for link in links:
             if image and link.get("href") == image:
                 link.set("rel", "enclosure")
                 link.set("type", _image_type(image))
             elif link.get("rel") is None:
                 link.set("rel", "alternate")
+        story = related.get(key)
+        if story is not None:
+            anchor = links[-1] if links else None
+            for copy in reversed(story.also_on):
+                element = etree.Element(f"{_ATOM}link")
+                element.set("href", copy.url)
+                element.set("rel", "related")
+                label = f"{copy.title} ({copy.source})" if copy.source else copy.title
+                element.set("title", clean(label))
+                if anchor is not None:
+                    anchor.addnext(element)
+                else:
+                    entry.append(element)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -27,6 +27,7 @@ from feeds.build import FeedContext, Query, render, select_articles
 from feeds.export import ExportFile, FeedExportError, export_documents, relpath_for
 from feeds.pages import opml
 from feeds.specs import CONTENT_TYPES, OPML_PATH, FeedSpec, all_specs
+from feeds.stories import story_links, story_scope
 from news.db import utcnow, write_session
 from news.models import Article, Category, RenderedFeed
 
@@ -96,7 +97,8 @@ def store(session: Session, doc: CachedFeed) -> bool:
 
 def render_spec(session: Session, spec: FeedSpec, ctx: FeedContext, query: Query) -> CachedFeed:
     """Render one feed for a query (the default query is what the cache holds)."""
-    body = render(spec, ctx, select_articles(session, spec, query))
+    articles = select_articles(session, spec, query)
+    body = render(spec, ctx, articles, story_links(session, articles))
     return make_document(spec.key, CONTENT_TYPES[spec.fmt], body)
 
 
@@ -150,6 +152,10 @@ def _rebuild(
 
 
 def _in_scope(session: Session, every: list[FeedSpec], scope: FeedScope) -> list[FeedSpec]:
+    # A copy that joined a story changes the entries of the story's older copies
+    # (their "also on" links), which may sit in other sources' and categories' feeds.
+    story_sources, story_articles = story_scope(session, scope.article_ids)
+    scope = FeedScope(scope.sources | story_sources, scope.article_ids | story_articles)
     categories = set(
         session.scalars(
             select(Category.slug)
