@@ -525,14 +525,23 @@ class Settings(BaseSettings):
         """Configured sources, or the demo portal in demo mode."""
         if self.sources or not self.demo_portal_url:
             return list(self.sources)
+        portal = self.demo_portal_url.rstrip("/")
         return [
             SourceConfig(
                 name="demo",
-                url=self.demo_portal_url.rstrip("/") + "/",
+                url=portal + "/",
                 profile="cms-portal",
                 poll_interval=10,
                 announce_first_poll=3,
-            )
+            ),
+            # the province's newspaper, republishing every other story (loa.demo_portal)
+            SourceConfig(
+                name="demo-bao",
+                url=portal + "/bao/",
+                profile="cms-portal",
+                poll_interval=10,
+                announce_first_poll=3,
+            ),
         ]
 
     def effective_channels(self) -> list[ChannelConfig]:

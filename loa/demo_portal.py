@@ -4,7 +4,13 @@ It serves pages in the same layout as the provincial portal CMS that the
 ``cms-portal`` extractor reads (header clock, "Chi tiết tin tức", a year-less
 "Ngày đăng" line, captions printed twice, an all-caps author line, counters),
 so the whole path fetch → discover → extract → publish runs against it. A few
-articles are visible at start and one more appears every ``interval_seconds``::
+articles are visible at start and one more appears every ``interval_seconds``.
+
+Under ``/bao/`` the same server plays a second site, the province's newspaper
+(:data:`MIRROR_PREFIX`), which republishes every other story of the portal
+half an interval later, lightly edited, as provincial papers do: the demo's
+second source, so a newcomer sees one story posted once with "Also on: …"
+(news.stories)::
 
     python -m loa.demo_portal --port 8800 --interval 30
 """
@@ -47,6 +53,12 @@ _COLORS = ("#8b1a1a", "#1a4f8b", "#2e7d32", "#6a1b9a")
 _ARTICLE_PATH = re.compile(r"^/tin-tuc/(?:[a-z0-9-]*-)?(\d+)\.html$")
 _CATEGORY_PATH = re.compile(r"^/chuyen-muc/([a-z0-9-]+)\.html$")
 _IMAGE_PATH = re.compile(r"^/images/(\d+)\.svg$")
+#: The newspaper's part of the demo server: its listing and its copies of the portal's stories.
+MIRROR_PREFIX = "/bao"
+MIRROR_SITE_NAME = "Báo tỉnh (bản demo)"
+#: Its article ids (not the portal's: one host, so ids must not collide)
+MIRROR_FIRST_ID = 50001
+_MIRROR_ARTICLE_PATH = re.compile(r"^/bao/tin/(?:[a-z0-9-]*-)?(\d+)\.html$")
 _CATEGORIES = tuple(dict.fromkeys(story.category for story in STORIES))
 
 _esc = html.escape
@@ -69,6 +81,27 @@ class _Article:
     def stamp(self) -> str:
         """The portal's year-less date: "16:56 | 13/03"."""
         return self.published.strftime("%H:%M | %d/%m")
+
+
+class _MirrorArticle(_Article):
+    """The newspaper's copy of portal article ``k``: half an interval later, lightly edited.
+
+    Its own id and path; the same story with the edits a paper makes when it
+    republishes: a shorter title, a credit in the lead, the last paragraph
+    cut, the portal named as the source.
+    """
+
+    def __init__(self, k: int, published: float) -> None:
+        super().__init__(k, published)
+        self.id = MIRROR_FIRST_ID + k
+        self.title = self.title.replace(" đến từng khu dân cư", "")
+        self.path = f"{MIRROR_PREFIX}/tin/{slugify(self.title)}-{self.id}.html"
+        story = self.story
+        self.story = story._replace(
+            lead=f"(Báo tỉnh) - {story.lead}",
+            paragraphs=story.paragraphs[:-1] or story.paragraphs,
+            author=f"Theo {story.author} (Cổng TTĐT Đảng bộ tỉnh)",
+        )
 
 
 class DemoPortal:
@@ -221,6 +254,34 @@ class DemoPortal:
                     break
         return found
 
+    def mirrored(self, k: int) -> bool:
+        """Whether the newspaper republishes article ``k`` (every other story)."""
+        return k % 2 == 0
+
+    def mirror_article(self, k: int) -> _MirrorArticle:
+        """The newspaper's copy of article ``k``, half an interval after the portal's."""
+        return _MirrorArticle(k, self.appears_at(k) + self.interval_seconds / 2)
+
+    def mirror_newest(self) -> list[_MirrorArticle]:
+        """The newspaper's published copies, newest first."""
+        now = self.clock()
+        found: list[_MirrorArticle] = []
+        for k in range(self.visible_count() - 1, -1, -1):
+            copy = self.mirror_article(k)
+            if self.mirrored(k) and copy.published.timestamp() <= now:
+                found.append(copy)
+                if len(found) == LISTING_SIZE:
+                    break
+        return found
+
+    def mirror_by_id(self, article_id: int) -> _MirrorArticle | None:
+        """A published copy, or None if unknown or not yet published."""
+        k = article_id - MIRROR_FIRST_ID
+        if not (0 <= k < self.visible_count() and self.mirrored(k)):
+            return None
+        copy = self.mirror_article(k)
+        return copy if copy.published.timestamp() <= self.clock() else None
+
     def _next_hit(self) -> int:
         with self._lock:
             self._hits += 1
@@ -261,10 +322,12 @@ class DemoPortal:
 </body></html>
 """
 
-    def listing_page(self, category: str | None = None) -> str:
+    def listing_page(
+        self, category: str | None = None, articles: Sequence[_Article] | None = None
+    ) -> str:
         """Home page or a category page: newest first, no "Chi tiết tin tức" block."""
         items = []
-        for art in self.newest(category):
+        for art in self.newest(category) if articles is None else articles:
             items.append(
                 f'<div class="news-item"><a href="{art.path}">'
                 f'<img src="/images/{art.id}.svg" alt="{_esc(art.title)}"></a>'
@@ -282,6 +345,8 @@ class DemoPortal:
         visible = self.visible_count()
         newer = [self.article(k) for k in range(art.k + 1, min(art.k + 4, visible))]
         older = [self.article(k) for k in range(art.k - 1, max(art.k - 4, -1), -1)]
+        if isinstance(art, _MirrorArticle):
+            newer, older = [], []
 
         def links(arts: list[_Article]) -> str:
             return "".join(f'<li><a href="{a.path}">{_esc(a.title)}</a></li>' for a in arts)
@@ -325,6 +390,11 @@ class DemoPortal:
         html_type = "text/html; charset=utf-8"
         if path in ("/", "/index.html"):
             return HTTPStatus.OK, html_type, self.listing_page()
+        if path in (MIRROR_PREFIX, f"{MIRROR_PREFIX}/"):
+            return HTTPStatus.OK, html_type, self.listing_page(articles=self.mirror_newest())
+        if match := _MIRROR_ARTICLE_PATH.match(path):
+            if (copy := self.mirror_by_id(int(match.group(1)))) is not None:
+                return HTTPStatus.OK, html_type, self.article_page(copy)
         if match := _CATEGORY_PATH.match(path):
             category = next((c for c in _CATEGORIES if slugify(c) == match.group(1)), None)
             if category is not None:
@@ -333,7 +403,9 @@ class DemoPortal:
             if (art := self.article_by_id(int(match.group(1)))) is not None:
                 return HTTPStatus.OK, html_type, self.article_page(art)
         elif match := _IMAGE_PATH.match(path):
-            if (art := self.article_by_id(int(match.group(1)))) is not None:
+            picture_id = int(match.group(1))
+            art = self.article_by_id(picture_id) or self.mirror_by_id(picture_id)
+            if art is not None:
                 return HTTPStatus.OK, "image/svg+xml; charset=utf-8", self.image_svg(art)
         not_found = self._page(
             "Không tìm thấy", '<div class="box-title">Không tìm thấy trang</div>'

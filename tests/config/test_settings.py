@@ -76,7 +76,7 @@ def test_defaults_without_any_config(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not settings.is_demo
     demo = load_settings(None, environ={"LOA_DEMO_PORTAL_URL": "http://127.0.0.1:1/"})
     assert demo.is_demo
-    assert [s.name for s in demo.effective_sources()] == ["demo"]
+    assert [s.name for s in demo.effective_sources()] == ["demo", "demo-bao"]
     assert [c.chat for c in demo.effective_channels()] == ["@loa_demo"]
 
 
