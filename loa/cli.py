@@ -496,6 +496,25 @@ def check_source_command(
     raise typer.Exit(0 if result.ok and not result.problems else 1)
 
 
+@app.command("add-source")
+def add_source_command(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Any page of the site: home, category or article")],
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Append the proposal to this YAML file")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the new source")] = None,
+    sample: Annotated[int, typer.Option(help="Articles to extract per candidate")] = 3,
+) -> None:
+    """Find what Loa can watch at a site and propose its config (exit 2: nothing found)."""
+    from loa.add_source import run_add_source
+
+    raise typer.Exit(
+        run_add_source(_settings(ctx), url, write=write, as_json=as_json, name=name, sample=sample)
+    )
+
+
 @app.command()
 def extract(
     ctx: typer.Context,

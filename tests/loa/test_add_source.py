@@ -1,0 +1,169 @@
+"""`loa add-source`: the tables, the JSON, the YAML and `--write` of a proposal.
+
+The rendering is checked on hand-built proposals (every shape: a feed, a
+listing with a derived profile, nothing watchable); the command end to end
+runs against the test site server on 127.0.0.1 (tests/sites/server.py), whose
+host the settings list in `allowed_hosts` as an intranet portal would be.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+from config.loader import load_settings
+from loa.add_source import (
+    print_proposal,
+    proposal_json,
+    proposed_yaml,
+    renamed,
+    write_proposal,
+)
+from news.discovery.model import Attempt, Candidate, MethodScore, Proposal
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "loa.example.yaml"
+FIELDS = {"title": 1.0, "date_time": 0.9, "lead": 0.8, "body": 1.0, "category": 0.5, "clean": 1.0}
+
+FEED = Candidate(
+    kind="rss",
+    url="https://bao.example.vn/rss/tin-moi.rss",
+    found_via="<link rel=alternate>",
+    article_urls=("https://bao.example.vn/a-1.html", "https://bao.example.vn/a-2.html"),
+)
+LISTING = Candidate(
+    kind="listing",
+    url="https://bao.example.vn/thoi-su/",
+    found_via="category menu",
+    article_urls=("https://bao.example.vn/a-1.html",),
+    category="Thời sự",
+)
+
+
+def proposal(*, derived: bool = False) -> Proposal:
+    chosen = LISTING if derived else FEED
+    method = "derived" if derived else "news-modern"
+    source = {
+        "name": "bao",
+        "kind": "html" if derived else "rss",
+        "url": chosen.url,
+        "profile": "bao" if derived else "news-modern",
+        "poll_interval": 600,
+        "categories": {"Thời sự": "Thời sự", "Kinh tế số": "Kinh tế"},
+    }
+    return Proposal(
+        url="https://bao.example.vn/",
+        candidates=(FEED, LISTING),
+        scores={
+            FEED.url: (
+                MethodScore("zero-config", 0.61, FIELDS, 2),
+                MethodScore("news-modern", 0.93, FIELDS, 2),
+            ),
+            LISTING.url: (MethodScore("derived", 0.88, FIELDS, 1, errors=("a-9: no title",)),),
+        },
+        chosen=chosen,
+        method=method,
+        source=source,
+        profile={"title": "h1.title", "body": "div.content"} if derived else None,
+        warnings=("robots.txt disallows /tim-kiem",),
+    )
+
+
+NOTHING = Proposal(
+    url="https://trong.example.vn/",
+    candidates=(),
+    scores={},
+    chosen=None,
+    method=None,
+    source=None,
+    profile=None,
+    attempts=(
+        Attempt("<link rel=alternate>", "none in the page"),
+        Attempt("https://trong.example.vn/feed", "404"),
+        Attempt("https://trong.example.vn/sitemap.xml", "404"),
+    ),
+)
+
+
+def shown(value: Proposal) -> str:
+    out = io.StringIO()
+    print_proposal(value, Console(file=out, width=200))
+    return out.getvalue()
+
+
+def test_the_table_shows_candidates_scores_per_method_and_the_yaml() -> None:
+    text = shown(proposal())
+    assert "Candidates" in text and "<link rel=alternate>" in text
+    assert "category menu (Thời sự)" in text
+    assert "https://bao.example.vn/rss/tin-moi.rss" in text
+    assert f"Extraction scores: {FEED.url}" in text
+    for method, score in (("news-modern", "0.93"), ("zero-config", "0.61"), ("derived", "0.88")):
+        assert any(method in line and score in line for line in text.splitlines())
+    assert "date+time" in text and "no chrome" in text
+    assert "robots.txt disallows /tim-kiem" in text
+    yaml_text = text[text.index("sources:\n") :]
+    assert yaml_text.strip() == proposed_yaml(proposal()).strip()
+    # categories carry their slug as a comment, aligned
+    assert "      Thời sự: Thời sự     # thoi-su\n" in yaml_text
+    assert "      Kinh tế số: Kinh tế  # kinh-te\n" in yaml_text
+
+
+def test_the_yaml_is_a_config_that_loads(tmp_path: Path) -> None:
+    path = tmp_path / "loa.yaml"
+    path.write_text(proposed_yaml(proposal(derived=True)), encoding="utf-8")
+    settings = load_settings(path, environ={})
+    assert settings.sources[0].profile == "bao"
+    assert settings.profiles["bao"].title == "h1.title"
+    assert settings.sources[0].categories == {"Thời sự": "Thời sự", "Kinh tế số": "Kinh tế"}
+
+
+def test_json_holds_everything_the_table_shows() -> None:
+    document = json.loads(json.dumps(proposal_json(proposal(derived=True))))
+    assert document["ok"] is True
+    assert [c["url"] for c in document["candidates"]] == [FEED.url, LISTING.url]
+    assert document["candidates"][0]["articles"] == 2
+    assert document["chosen"]["url"] == LISTING.url
+    assert document["method"] == "derived"
+    assert [s["method"] for s in document["scores"][FEED.url]] == ["zero-config", "news-modern"]
+    assert document["scores"][LISTING.url][0]["errors"] == ["a-9: no title"]
+    assert document["source"]["profile"] == "bao"
+    assert document["profile"] == {"name": "bao", "title": "h1.title", "body": "div.content"}
+    assert yaml.safe_load(document["yaml"])["profiles"]["bao"]["body"] == "div.content"
+
+
+def test_nothing_watchable_lists_every_attempt() -> None:
+    text = shown(NOTHING)
+    assert "nothing watchable at https://trong.example.vn/" in text
+    for attempt in NOTHING.attempts:
+        assert any(attempt.what in line and attempt.outcome in line for line in text.splitlines())
+    assert "sources:" not in text
+    document = proposal_json(NOTHING)
+    assert document["ok"] is False and document["source"] is None and document["yaml"] is None
+    assert document["attempts"][1] == {"what": "https://trong.example.vn/feed", "outcome": "404"}
+
+
+def test_a_new_name_renames_the_derived_profile_too() -> None:
+    value = renamed(proposal(derived=True), "bao_moi")
+    assert value.source is not None
+    assert (value.source["name"], value.source["profile"]) == ("bao_moi", "bao_moi")
+    assert "  bao_moi:\n    name: bao_moi\n" in proposed_yaml(value)
+    kept = renamed(proposal(), "bao_moi")
+    assert kept.source is not None and kept.source["profile"] == "news-modern"
+
+
+def test_write_appends_to_a_copy_of_the_example_keeping_its_comments(tmp_path: Path) -> None:
+    path = tmp_path / "loa.yaml"
+    path.write_bytes(EXAMPLE.read_bytes())
+    write_proposal(proposal(derived=True), path)
+    before = EXAMPLE.read_text(encoding="utf-8")
+    after = path.read_text(encoding="utf-8")
+    assert [line for line in before.splitlines() if "#" in line] == [
+        line for line in after.splitlines() if "#" in line and "# thoi-su" not in line
+        and "# kinh-te" not in line
+    ]  # fmt: skip
+    settings = load_settings(path, environ={})
+    assert [s.name for s in settings.sources] == ["dangbokhoi", "bao"]
+    assert settings.profiles["bao"].body == "div.content"
