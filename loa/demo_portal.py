@@ -88,7 +88,7 @@ class _MirrorArticle(_Article):
 
     Its own id and path; the same story with the edits a paper makes when it
     republishes: a shorter title, a credit in the lead, the last paragraph
-    cut, the portal named as the source.
+    cut, the byline marked as compiled ("(tổng hợp)").
     """
 
     def __init__(self, k: int, published: float) -> None:
@@ -100,7 +100,7 @@ class _MirrorArticle(_Article):
         self.story = story._replace(
             lead=f"(Báo tỉnh) - {story.lead}",
             paragraphs=story.paragraphs[:-1] or story.paragraphs,
-            author=f"Theo {story.author} (Cổng TTĐT Đảng bộ tỉnh)",
+            author=f"{story.author} (tổng hợp)",
         )
 
 

@@ -258,3 +258,36 @@ def test_a_client_resetting_the_connection_prints_no_traceback(
     assert requests.get(portal.url + "/", timeout=5).status_code == 200  # still serving
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err and "ConnectionResetError" not in captured.err
+
+
+def test_the_newspaper_republishes_every_other_story_half_an_interval_later(
+    http: requests.Session,
+) -> None:
+    """/bao/ is the demo's second source: lightly edited copies, own ids, read by cms-portal."""
+    clock = [1_000_000.0]
+    demo = DemoPortal(interval_seconds=60, initial_articles=4, clock=lambda: clock[0])
+    demo.start()
+    try:
+        # articles 0..3 are out at the start (copies of 0 and 2 too: 30 s after theirs);
+        # article 4 appears at +60 s and its copy at +90 s
+        paths = listing_links(http.get(demo.url + "/bao/", timeout=5).text)
+        assert paths == [demo.mirror_article(k).path for k in (2, 0)]
+        clock[0] += 60
+        assert demo.visible_count() == 5
+        assert listing_links(http.get(demo.url + "/bao/", timeout=5).text) == paths
+        clock[0] += 30
+        paths = listing_links(http.get(demo.url + "/bao/", timeout=5).text)
+        assert paths == [demo.mirror_article(k).path for k in (4, 2, 0)]
+        assert all(re.fullmatch(r"/bao/tin/[a-z0-9-]+-5000\d\.html", p) for p in paths)
+        assert http.get(demo.url + demo.mirror_article(1).path, timeout=5).status_code == 404
+        page = http.get(demo.url + paths[1], timeout=5)
+        copy = extract_cms_article(
+            page.content, url=page.url, now=datetime.fromtimestamp(clock[0], TZ), tz=TZ
+        )
+        original = demo.article(2)
+        assert copy.title == original.title.replace(" đến từng khu dân cư", "")
+        assert copy.summary.startswith("(Báo tỉnh) - ")
+        assert copy.author == f"{original.story.author} (tổng hợp)"
+        assert http.get(demo.url + "/images/50003.svg", timeout=5).status_code == 200
+    finally:
+        demo.stop()
