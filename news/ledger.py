@@ -187,36 +187,50 @@ def claim(
         )
         if row is None:
             return None
-        if row.state == DeliveryState.SENDING:
-            # The last claimer died between send and record: Telegram may have the
-            # message already. Retry once, counted as a possible duplicate; a row
-            # stuck twice is given up rather than risk a second duplicate.
-            if row.possible_duplicate:
-                row.state = DeliveryState.FAILED
-                row.last_error = "stuck in sending twice; not retried again"
-                return None
-            row.possible_duplicate = True
-            record_event(
-                session,
-                EventKind.POSSIBLE_DUPLICATE,
-                f"delivery {row.id} to {row.chat_id} was retried after a crash: "
-                "the chat may show the article twice",
-                article_id=row.article_id,
-            )
+        if row.state == DeliveryState.SENDING and not _retake_stuck(session, row):
+            return None
         row.state = DeliveryState.SENDING
         row.claimed_at = now
         row.attempts += 1
-        return ClaimedDelivery(
-            row.id,
-            row.article_id,
-            row.chat_id,
-            row.generation,
-            row.attempts,
-            tuple(row.message_ids or ()),
-            tuple(row.methods or ()),
-            row.plain_text,
-            row.possible_duplicate,
-        )
+        return _claimed(row, row.attempts)
+
+
+def _retake_stuck(session: Session, row: Delivery) -> bool:
+    """Whether a row found stuck in `sending` may be sent again (claim and claim_many).
+
+    The last claimer died between send and record: Telegram may have the
+    message already. It is retried once, counted as a possible duplicate
+    (with an event for editors); a row stuck twice is failed rather than risk
+    a second duplicate.
+    """
+    if row.possible_duplicate:
+        row.state = DeliveryState.FAILED
+        row.last_error = "stuck in sending twice; not retried again"
+        return False
+    row.possible_duplicate = True
+    record_event(
+        session,
+        EventKind.POSSIBLE_DUPLICATE,
+        f"delivery {row.id} to {row.chat_id} was retried after a crash: "
+        "the chat may show the article twice",
+        article_id=row.article_id,
+    )
+    return True
+
+
+def _claimed(row: Delivery, attempts: int) -> ClaimedDelivery:
+    """What a claimer needs of a row it now holds in `sending`."""
+    return ClaimedDelivery(
+        row.id,
+        row.article_id,
+        row.chat_id,
+        row.generation,
+        attempts,
+        tuple(row.message_ids or ()),
+        tuple(row.methods or ()),
+        row.plain_text,
+        row.possible_duplicate,
+    )
 
 
 def _claimable(now: datetime, stuck_after: timedelta) -> ColumnElement[bool]:
@@ -358,34 +372,11 @@ def claim_many(
         claimed: list[ClaimedDelivery] = []
         for row in rows:
             if row.state == DeliveryState.SENDING:
-                if row.possible_duplicate:  # stuck twice: see claim()
-                    row.state = DeliveryState.FAILED
-                    row.last_error = "stuck in sending twice; not retried again"
+                if not _retake_stuck(session, row):
                     continue
-                row.possible_duplicate = True
-                record_event(
-                    session,
-                    EventKind.POSSIBLE_DUPLICATE,
-                    f"delivery {row.id} to {row.chat_id} was retried after a crash: "
-                    "the chat may show the article twice",
-                    article_id=row.article_id,
-                )
-                row.state = DeliveryState.SENDING
                 row.claimed_at = now
                 row.attempts += 1
-            claimed.append(
-                ClaimedDelivery(
-                    row.id,
-                    row.article_id,
-                    row.chat_id,
-                    row.generation,
-                    row.attempts + (1 if row.id in fresh else 0),
-                    tuple(row.message_ids or ()),
-                    tuple(row.methods or ()),
-                    row.plain_text,
-                    row.possible_duplicate,
-                )
-            )
+            claimed.append(_claimed(row, row.attempts + (1 if row.id in fresh else 0)))
         session.flush()
         if fresh:
             # The common case in one statement; the rows are locked by the select above.
