@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import requests
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
@@ -76,3 +77,11 @@ def store_article(factory: sessionmaker[Session], article: ExtractedArticle) -> 
             session, name="portal", kind="html", url="http://portal.test/"
         )
         return upsert_article(session, article, source=source)
+
+
+def healthy(base_url: str) -> bool:
+    """Whether a `loa serve` at `base_url` answers /healthz (False while it is starting)."""
+    try:
+        return requests.get(f"{base_url}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False

@@ -22,18 +22,13 @@ from config.loader import load_settings
 from tasks.app import create_celery_app
 from telegram_emulator import Emulator
 from tests.conftest import free_port
+from tests.helpers import healthy
 from tests.workers import start_worker, stop_worker, wait_for, worker_env
 
 pytestmark = pytest.mark.e2e
 BOT_TOKEN = "777777:" + "F" * 35
 API_TOKEN = "e2e-" + "t" * 28
 
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_a_push_reaches_the_channel_through_serve_and_a_worker(
@@ -60,7 +55,7 @@ def test_a_push_reaches_the_channel_through_serve_and_a_worker(
     worker = start_worker(env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _healthy(base), timeout=30, what="loa serve")
+        wait_for(lambda: healthy(base), timeout=30, what="loa serve")
         answer = requests.post(
             f"{base}/api/articles",
             headers={"Authorization": f"Bearer {API_TOKEN}"},

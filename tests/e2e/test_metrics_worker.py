@@ -28,6 +28,7 @@ from loa.embedded_redis import EmbeddedRedis
 from tasks.app import create_celery_app
 from telegram_emulator import Emulator
 from tests.conftest import free_port
+from tests.helpers import healthy
 from tests.sites.slug_portal import SlugPortal
 from tests.workers import start_worker, stop_worker, wait_for, worker_env
 
@@ -47,12 +48,6 @@ def _scrape(base: str) -> Samples:
         for sample in family.samples
     }
 
-
-def _up(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_the_workers_counters_reach_the_web_servers_metrics(
@@ -88,7 +83,7 @@ def test_the_workers_counters_reach_the_web_servers_metrics(
     worker = start_worker(env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _up(base), timeout=30, what="loa serve")
+        wait_for(lambda: healthy(base), timeout=30, what="loa serve")
         before = _scrape(base)
         assert ("loa_polls_total", (("outcome", "changed"), ("source", "slug"))) not in before
         celery_app.send_task("loa.poll_source", args=("slug",))
