@@ -38,6 +38,7 @@ from bot.publisher import Publisher, render_options
 from bot.render import BotRequest, render_edits, render_withdrawn
 from news.db import utcnow, write_session
 from news.models import Article, ArticleStatus, Delivery, DeliveryState
+from news.stories.copies import post_links
 
 log = logging.getLogger(__name__)
 DELETE_WINDOW = timedelta(hours=48) - timedelta(minutes=5)
@@ -134,12 +135,16 @@ class Corrector:
 
     def _edit(self, row: Delivery, article: Article, *, note: bool) -> FixOutcome:
         opts = render_options(self.publisher.settings, row.chat_id, self.factory)
+        with self.factory() as session:  # a correction keeps the post's "Also on" line
+            max_links = self.publisher.settings.stories.max_links
+            links = post_links(session, [row.id], max_links=max_links).get(row.id, [])
         requests = render_edits(
             article,
             chat_id=row.chat_id,
             message_ids=row.message_ids,
             methods=row.methods,
             opts=opts,
+            also_on=[(link.url, link.name) for link in links],
         )
         status = FixStatus.EDITED
         for index, request in enumerate(requests):

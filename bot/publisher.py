@@ -25,7 +25,7 @@ from bot.channels import ChannelRegistry
 from bot.classify import Verdict
 from bot.delivery import Courier, SendStatus, Sent
 from bot.limiter import TelegramLimiter
-from bot.render import BotRequest, RenderOptions, plain_text_fallback, render_post
+from bot.render import BotRequest, RenderOptions, links_shown, plain_text_fallback, render_post
 from bot.senders import Sender
 from config.settings import Settings
 from news import ledger, log_context
@@ -33,6 +33,7 @@ from news.db import utcnow, write_session
 from news.models import Article, Delivery, DeliveryState, Pause, PauseKind
 from news.pauses import is_chat_paused
 from news.readers import reader_language, reader_languages
+from news.stories.copies import StoryLink, mark_shown, post_links
 
 #: How often a paused chat's rows are looked at again (they stay pending meanwhile).
 PAUSE_RECHECK_SECONDS = 60.0
@@ -140,12 +141,15 @@ class Publisher:
         log_context.bind(article_id=claimed.article_id, chat_id=claimed.chat_id)
         with self.factory() as session:
             article = session.get_one(Article, claimed.article_id)
+            links = self._links(session, [claimed.id]).get(claimed.id, [])
             requests = render_post(
                 article,
                 chat_id=claimed.chat_id,
                 opts=render_options(self.settings, claimed.chat_id, self.factory),
+                also_on=[(link.url, link.name) for link in links],
             )
             version = article.version
+        shown = [link.copy_id for link in links[: links_shown(requests)]]
         if claimed.plain_text:
             requests = [plain_text_fallback(r) for r in requests]
         done = self._send_claimed(claimed, requests, version)
@@ -155,7 +159,12 @@ class Publisher:
             self.factory, claimed.id, list(done.message_ids), methods=list(done.methods),
             article_version=version,
         )  # fmt: skip
+        mark_shown(self.factory, shown)  # a crash before: the story edit finds them unchanged
         return PublishOutcome(claimed.id, PublishStatus.SENT, done.message_ids)
+
+    def _links(self, session: Session, delivery_ids: list[int]) -> dict[int, list[StoryLink]]:
+        """The "Also on" links of these posts (a story's copies that joined them)."""
+        return post_links(session, delivery_ids, max_links=self.settings.stories.max_links)
 
     def publish_many(
         self, delivery_ids: list[int], *, now: datetime | None = None
@@ -195,7 +204,7 @@ class Publisher:
         chats = [row.chat_id for row in claimed]
         readers = reader_languages(self.factory, chats)
         targets = self.channels.targets([chat for chat in chats if chat not in readers])
-        plans = self._render_many(claimed, readers)
+        plans, shown = self._render_many(claimed, readers)
         recorded: list[ledger.SentRecord] = []
         oldest = 0.0  # when the oldest unrecorded success in `recorded` came back
         in_flight = send_concurrency(self.settings.publish.global_per_second)
@@ -240,9 +249,9 @@ class Publisher:
                     or len(recorded) >= RECORD_EVERY
                     or time.monotonic() - oldest >= RECORD_WITHIN_SECONDS
                 ):
-                    outcomes += self._record_sent(recorded)
+                    outcomes += self._record_sent(recorded, shown)
                     recorded = []
-        outcomes += self._record_sent(recorded)
+        outcomes += self._record_sent(recorded, shown)
         if failure is not None:
             raise failure
         return outcomes
@@ -262,8 +271,14 @@ class Publisher:
         except queue.Empty:
             return None
 
-    def _record_sent(self, records: list[ledger.SentRecord]) -> list[PublishOutcome]:
+    def _record_sent(
+        self, records: list[ledger.SentRecord], shown: dict[int, list[int]]
+    ) -> list[PublishOutcome]:
+        """Record sent rows, then the "Also on" links (`shown`, per row) they carried."""
         ledger.mark_sent_many(self.factory, records)
+        mark_shown(
+            self.factory, [c for record in records for c in shown.get(record.delivery_id, ())]
+        )
         return [
             PublishOutcome(record.delivery_id, PublishStatus.SENT, record.message_ids)
             for record in records
@@ -271,15 +286,18 @@ class Publisher:
 
     def _render_many(
         self, claimed: list[ledger.ClaimedDelivery], readers: dict[str, str]
-    ) -> list[tuple[ledger.ClaimedDelivery, list[BotRequest], int]]:
-        """Each row's requests, rendered once per (article, options, plain text) and shared.
+    ) -> tuple[list[tuple[ledger.ClaimedDelivery, list[BotRequest], int]], dict[int, list[int]]]:
+        """Each row's requests, rendered once per (article, options, plain text, links) and
+        shared; and per row, the copies whose "Also on" links it shows.
 
         The rendered requests name the first chat they were made for: the
         courier puts each row's own chat id in before sending.
         """
-        cache: dict[tuple[int, bool, str], list[BotRequest]] = {}
+        cache: dict[tuple[int, bool, str, tuple[tuple[str, str], ...]], list[BotRequest]] = {}
         plans = []
+        shown: dict[int, list[int]] = {}
         with self.factory() as session:
+            links = self._links(session, [row.id for row in claimed])
             articles = {
                 article.id: article
                 for article in session.scalars(
@@ -291,14 +309,19 @@ class Publisher:
                 opts = render_options(self.settings, row.chat_id)
                 if row.chat_id in readers:  # a reader's chat speaks the reader's language
                     opts = replace(opts, language=readers[row.chat_id])
-                key = (row.article_id, row.plain_text, repr(opts))
+                also_on = tuple((link.url, link.name) for link in links.get(row.id, ()))
+                key = (row.article_id, row.plain_text, repr(opts), also_on)
                 if key not in cache:
-                    requests = render_post(article, chat_id=row.chat_id, opts=opts)
-                    if row.plain_text:
-                        requests = [plain_text_fallback(r) for r in requests]
-                    cache[key] = requests
-                plans.append((row, cache[key], article.version))
-        return plans
+                    cache[key] = render_post(article, chat_id=row.chat_id, opts=opts,
+                                             also_on=also_on)  # fmt: skip
+                if also_on:
+                    count = links_shown(cache[key])
+                    shown[row.id] = [link.copy_id for link in links[row.id][:count]]
+                requests = cache[key]
+                if row.plain_text:
+                    requests = [plain_text_fallback(r) for r in requests]
+                plans.append((row, requests, article.version))
+        return plans, shown
 
     def _send_claimed(
         self,

@@ -18,7 +18,8 @@ own preview is used, and photo mode falls back to the preview post.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -39,11 +40,13 @@ LABELS = {
         "read_more": "Đọc tiếp",
         "withdrawn": "Bài viết đã được gỡ bỏ",
         "corrected": "Đã cập nhật",
+        "also_on": "Cũng đăng trên",
     },
     "en": {
         "read_more": "Read more",
         "withdrawn": "This article was withdrawn",
         "corrected": "Updated",
+        "also_on": "Also on",
     },
 }
 #: The post without the article link in its text (`read_more: button`).
@@ -62,6 +65,8 @@ class BotRequest:
 
     method: str
     params: dict[str, Any]
+    #: how many "Also on" links this message shows (see :func:`with_links`)
+    links: int = field(default=0, compare=False)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"method": self.method, "params": self.params}
@@ -158,30 +163,74 @@ def picture(article: Article) -> str | None:
     return article.image if article.image and not is_svg(article.image) else None
 
 
-def render_post(article: Article, *, chat_id: str, opts: RenderOptions) -> list[BotRequest]:
-    """The requests that announce `article` in `chat_id` (one, or photo + text)."""
+#: One "Also on" link: the copy's URL and its source's name.
+Link = tuple[str, str]
+
+
+def with_links(
+    text: str, links: Sequence[Link], opts: RenderOptions, *, limit: int
+) -> tuple[str, int]:
+    """`text` with an "Also on: <a>…</a>, …" line, and how many links it holds.
+
+    Links are added in order while the message stays within `limit` (visible
+    length): a link that does not fit is dropped, never the article's text.
+    """
+    label = html.escape(opts.labels["also_on"])
+    anchors: list[str] = []
+    best = text
+    for url, name in links:
+        anchor = f'<a href="{html.escape(url, quote=True)}">{html.escape(name)}</a>'
+        candidate = f"{text}\n\n{label}: " + ", ".join([*anchors, anchor])
+        if visible_length(candidate) > limit:
+            break
+        anchors.append(anchor)
+        best = candidate
+    return best, len(anchors)
+
+
+def links_shown(requests: Sequence[BotRequest]) -> int:
+    """How many "Also on" links a rendered post shows."""
+    return max((request.links for request in requests), default=0)
+
+
+def render_post(
+    article: Article, *, chat_id: str, opts: RenderOptions, also_on: Sequence[Link] = ()
+) -> list[BotRequest]:
+    """The requests that announce `article` in `chat_id` (one, or photo + text).
+
+    `also_on`: the story's other copies this chat gets as links on this post
+    (news.stories.copies); they go on the message with the full text.
+    """
     markup = _button(article, opts)
     image = picture(article)
     if opts.send_mode == "photo" and image:
         caption = compose(article, opts, limit=CAPTION_LIMIT)
         full = compose(article, opts, limit=TEXT_LIMIT)
         if caption == full or opts.long_caption == "split":
+            shown, whole = 0, caption == full  # the caption holds the whole post
+            if whole:
+                caption, shown = with_links(caption, also_on, opts, limit=CAPTION_LIMIT)
+            else:
+                caption = compose(article, opts, limit=CAPTION_LIMIT, summary="")
             photo = BotRequest(
                 "sendPhoto",
                 {
                     "chat_id": chat_id,
                     "photo": image,
-                    "caption": caption
-                    if caption == full
-                    else compose(article, opts, limit=CAPTION_LIMIT, summary=""),
+                    "caption": caption,
                     "parse_mode": "HTML",
                     **_markup(markup),
                 },
+                shown,
             )
-            if caption == full:
+            if whole:
                 return [photo]
-            return [photo, _text_request(article, chat_id, full, markup, preview=False)]
-    return [_text_request(article, chat_id, compose(article, opts, limit=TEXT_LIMIT), markup)]
+            full, shown = with_links(full, also_on, opts, limit=TEXT_LIMIT)
+            request = _text_request(article, chat_id, full, markup, preview=False)
+            return [photo, replace(request, links=shown)]
+    body = compose(article, opts, limit=TEXT_LIMIT)
+    body, shown = with_links(body, also_on, opts, limit=TEXT_LIMIT)
+    return [replace(_text_request(article, chat_id, body, markup), links=shown)]
 
 
 def _markup(markup: dict[str, Any] | None) -> dict[str, Any]:
@@ -221,20 +270,22 @@ def render_edits(
     message_ids: list[int],
     methods: list[str],
     opts: RenderOptions,
+    also_on: Sequence[Link] = (),
 ) -> list[BotRequest]:
     """Edit requests that bring posted messages in line with a corrected article.
 
     `methods` are the send methods used for each message (sendPhoto messages
-    get their caption edited, sendMessage ones their text).
+    get their caption edited, sendMessage ones their text). `also_on`: the
+    post's "Also on" links, kept by a correction and changed by a story edit.
     """
-    wanted = render_post(article, chat_id=chat_id, opts=opts)
+    wanted = render_post(article, chat_id=chat_id, opts=opts, also_on=also_on)
     edits = []
     for message_id, method, new in zip(message_ids, methods, wanted, strict=False):
         if method == "sendPhoto":
             params = {"chat_id": chat_id, "message_id": message_id, "parse_mode": "HTML"}
             params["caption"] = new.params.get("caption", new.params.get("text", ""))
             params.update(_markup(new.params.get("reply_markup")))
-            edits.append(BotRequest("editMessageCaption", params))
+            edits.append(BotRequest("editMessageCaption", params, new.links))
         else:
             text = new.params.get("text") or compose(article, opts, limit=TEXT_LIMIT)
             params = {
@@ -246,7 +297,7 @@ def render_edits(
             }
             if "link_preview_options" in new.params:
                 params["link_preview_options"] = new.params["link_preview_options"]
-            edits.append(BotRequest("editMessageText", params))
+            edits.append(BotRequest("editMessageText", params, new.links))
     return edits
 
 

@@ -14,7 +14,8 @@ from news.ledger import plan_deliveries
 from news.models import Article, Source
 from news.poll import PollReport
 from news.reader_schedule import hold_for
-from news.routing import chats_for
+from news.routing import chats_for, chats_without_dedupe
+from news.stories.copies import divert_copies
 from news.subscriptions import recipients_for
 
 
@@ -36,6 +37,7 @@ def plan_announcements(
     now: datetime | None = None,
     readers: bool = True,
     default_tz: str = "Asia/Ho_Chi_Minh",
+    dedupe_readers: bool = True,
 ) -> list[Planned]:
     """Create pending deliveries (generation 0) for each article, spreading a burst.
 
@@ -44,6 +46,12 @@ def plan_announcements(
     Past `burst_limit`, each further article is held back `spacing_seconds`
     more than the previous one, so a site that dumps 50 articles at once does
     not flood its channels.
+
+    One story, one post: a chat whose rules dedupe stories (readers:
+    `dedupe_readers`) and that already has a post of another copy of the
+    article's story gets an "Also on" link on that post instead (a StoryCopy
+    row, see news.stories.copies); the edit that shows it is enqueued by the
+    caller (tasks.actions) or found by the reconciler.
     """
     now = now or utcnow()
     planned: list[Planned] = []
@@ -54,17 +62,19 @@ def plan_announcements(
                 delay = (index - burst_limit + 1) * spacing_seconds
             article = session.get_one(Article, article_id)
             source = session.get(Source, article.source_id) if article.source_id else None
-            chats = chats_for(
-                rules,
-                category_slug=article.category.slug if article.category else None,
-                source=source.name if source else "",
-                text=f"{article.title} {article.summary}",
-            )
+            slug = article.category.slug if article.category else None
+            name, text = (source.name if source else ""), f"{article.title} {article.summary}"
+            chats = chats_for(rules, category_slug=slug, source=name, text=text)
+            every_copy = chats_without_dedupe(rules, category_slug=slug, source=name, text=text)
+            own = set(divert_copies(session, article, [c for c in chats if c not in every_copy]))
+            chats = [c for c in chats if c in every_copy or c in own]
             not_before = now + timedelta(seconds=delay) if delay else None
             for delivery_id in plan_deliveries(session, article_id, chats, not_before=not_before):
                 planned.append(Planned(delivery_id, delay))
             if readers:
-                planned += _plan_readers(session, article, now, not_before, delay, default_tz)
+                planned += _plan_readers(
+                    session, article, now, not_before, delay, default_tz, dedupe=dedupe_readers
+                )
     return planned
 
 
@@ -75,16 +85,23 @@ def _plan_readers(
     not_before: datetime | None,
     delay: float,
     default_tz: str,
+    *,
+    dedupe: bool = True,
 ) -> list[Planned]:
     """Ledger rows for the readers subscribed to `article`, held per their quiet hours or digest.
 
     Held rows are not returned: they are due later, as one message per chat
-    (news.bundles), and the reconciler sends them then.
+    (news.bundles), and the reconciler sends them then. With `dedupe`, a
+    reader who already has a post of the story gets a link on it instead.
     """
     planned: list[Planned] = []
     send_now: list[str] = []
     held: dict[tuple[str, datetime], list[str]] = {}
-    for recipient in recipients_for(session, article):
+    recipients = recipients_for(session, article)
+    if dedupe and recipients:
+        wanted = set(divert_copies(session, article, [r.chat_id for r in recipients]))
+        recipients = [r for r in recipients if r.chat_id in wanted]
+    for recipient in recipients:
         hold = hold_for(
             now=now,
             default_tz=default_tz,
@@ -111,6 +128,7 @@ def announce_poll(
     publish: PublishConfig,
     *,
     default_tz: str = "Asia/Ho_Chi_Minh",
+    dedupe_readers: bool = True,
 ) -> list[Planned]:
     """Ledger rows for what a poll found worth announcing.
 
@@ -124,4 +142,5 @@ def announce_poll(
         burst_limit=None if report.first_poll else publish.burst_limit,
         spacing_seconds=publish.burst_spacing_seconds,
         default_tz=default_tz,
+        dedupe_readers=dedupe_readers,
     )

@@ -20,6 +20,7 @@ from news.bundles import chats_with_due_bundles
 from news.ledger import DEFAULT_STUCK_AFTER, due_delivery_ids
 from news.models import Article, ArticleStatus, Delivery, DeliveryState, Source, SourceState
 from news.pauses import paused_sources
+from news.stories.copies import posts_to_edit
 
 OVERDUE_FACTOR = 3
 #: polls answered 304 record themselves only every NOT_MODIFIED_HEARTBEAT (10 min)
@@ -35,6 +36,8 @@ class DueWork:
     stale_article_ids: list[int] = field(default_factory=list)
     #: readers' chats with held alerts due (digest time, end of quiet hours)
     bundle_chats: list[str] = field(default_factory=list)
+    #: posts whose "Also on" line must change (a story's copy joined or was split off)
+    story_posts: list[int] = field(default_factory=list)
 
 
 def find_due_work(
@@ -64,7 +67,8 @@ def find_due_work(
     overdue = [name for name in overdue if name not in paused]
     due = due_delivery_ids(session, now=now, stuck_after=stuck_after)
     bundles = chats_with_due_bundles(session, now=now, stuck_after=stuck_after)
-    return DueWork(due, overdue, stale_articles(session, now=now), bundles)
+    story_posts = posts_to_edit(session, now=now)
+    return DueWork(due, overdue, stale_articles(session, now=now), bundles, story_posts)
 
 
 def stale_articles(session: Session, limit: int = 200, *, now: datetime) -> list[int]:

@@ -52,3 +52,20 @@ def chats_for(
             if chat is not None:
                 chats.append(chat)
     return list(dict.fromkeys(chats))
+
+
+def chats_without_dedupe(
+    rules: Sequence[RouteRule], *, category_slug: str | None, source: str, text: str = ""
+) -> set[str]:
+    """Chats a matching rule names with ``dedupe_stories: false``.
+
+    One rule that wants every copy posted wins over others naming the same
+    chat: an owner who turned dedupe off for a chat expects to see each copy.
+    """
+    return {
+        chat
+        for rule in rules
+        if not rule.dedupe_stories
+        and rule_matches(rule, category_slug=category_slug, source=source, text=text)
+        and (chat := rule_chat(rule, category_slug)) is not None
+    }

@@ -28,6 +28,7 @@ from news.recheck import recheck_source as recheck_service
 
 if TYPE_CHECKING:
     from feeds.cache import FeedScope
+    from news.stories.split import SplitResult
 
 log = logging.getLogger(__name__)
 #: How long poll_now waits for a poll of the same source already running.
@@ -138,6 +139,59 @@ def dispatch_fixes(article_ids: Iterable[int], *, settings: Settings | None = No
     return sum(_send(app, "loa.fix_posts", (article_id,)) for article_id in article_ids)
 
 
+def dispatch_story_edits(delivery_ids: Iterable[int], *, settings: Settings | None = None) -> int:
+    """Enqueue ``loa.story_edits`` for posts whose "Also on" line must change; how many."""
+    app = _app(settings)
+    if app is None:
+        return 0
+    return sum(_send(app, "loa.story_edits", (delivery_id,)) for delivery_id in delivery_ids)
+
+
+def _dispatch_copies(
+    settings: Settings, factory: sessionmaker[Session], article_ids: list[int]
+) -> int:
+    """After planning: enqueue the edits of posts the planned articles joined as copies."""
+    if not article_ids:
+        return 0
+    from news.stories.copies import posts_to_edit
+
+    with factory() as session:
+        posts = posts_to_edit(session, article_ids=article_ids, limit=10_000)
+    return dispatch_story_edits(posts, settings=settings)
+
+
+def split_story_article(
+    settings: Settings,
+    article_id: int,
+    *,
+    by: int | None = None,
+    factory: sessionmaker[Session] | None = None,
+) -> SplitResult:
+    """An editor's split (news.stories.split), then its sends and edits enqueued.
+
+    Without a broker the rows wait in the database and the reconciler
+    enqueues them. `factory`: the caller's sessions (one is made from
+    `settings.database_url` otherwise).
+    """
+    from news.stories.split import split_article
+
+    engine = None
+    if factory is None:
+        from news.db import make_engine, make_session_factory
+
+        engine = make_engine(settings.effective_database_url)
+        factory = make_session_factory(engine)
+    try:
+        result = split_article(factory, settings, article_id, by=by)
+        dispatch_publish(result.planned, settings=settings)
+        dispatch_story_edits(result.edits, settings=settings)
+        _dispatch_copies(settings, factory, result.replanned)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    return result
+
+
 def dispatch_feed_rebuild(
     *,
     settings: Settings | None = None,
@@ -193,8 +247,10 @@ def announce_report(
         settings.effective_routes(),
         settings.publish,
         default_tz=settings.timezone,
+        dedupe_readers=settings.stories.dedupe_readers,
     )
     dispatch_publish(planned, settings=settings)
+    _dispatch_copies(settings, factory, list(report.announce))
     dispatch_fixes(report.updated, settings=settings)
     if report.changed:
         from feeds.cache import FeedScope

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts import AlertSender
 from bot.bundles import BundleSender
 from bot.corrections import Corrector, stale_deliveries
+from bot.story_edits import EditStatus, StoryEditor
 from feeds.cache import FeedScope, rebuild_all, rebuild_scope
 from news.alerts import check_backlog
 from news.db import utcnow
@@ -192,6 +193,17 @@ def fix_posts(article_id: int) -> None:
     later(fix_posts, (article_id,), min(waits) if waits else None)
 
 
+@shared_task(name="loa.story_edits", ignore_result=True)
+def story_edits(delivery_id: int) -> None:
+    """Edit one sent post's "Also on" line to show (or drop) its story's copies."""
+    rt = get_runtime()
+    outcome = StoryEditor(rt.publisher).edit(delivery_id)
+    if outcome.status is not EditStatus.SKIPPED or outcome.error:
+        log.info("story links of delivery %s: %s%s", delivery_id, outcome.status,
+                 f" ({outcome.error})" if outcome.error else "")  # fmt: skip
+    later(story_edits, (delivery_id,), outcome.retry_in)
+
+
 def schedule_feed_rebuild(scope: FeedScope | None = None) -> None:
     """Enqueue one rebuild for a burst of changes (a Redis key debounces it).
 
@@ -265,6 +277,8 @@ def reconcile() -> None:
         poll_source.delay(name)
     for article_id in due.stale_article_ids:
         fix_posts.delay(article_id)
+    for delivery_id in due.story_posts:
+        story_edits.delay(delivery_id)
     check_backlog(rt.factory, rt.settings.backlog_alert_threshold)
     send_alerts.delay()
     if due.delivery_ids or due.source_names or due.bundle_chats:
