@@ -18,10 +18,8 @@ exactly once.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -40,6 +38,7 @@ from tasks.app import create_celery_app
 from tests.faults.harness import scenario_redis
 from tests.faults.report import ScenarioResult, record
 from tests.helpers import extracted, store_article
+from tests.tmpfs import fill, mounted_tmpfs
 from tests.workers import start_worker, stop_worker, wait_for, worker_env
 
 pytestmark = pytest.mark.faults
@@ -49,36 +48,8 @@ CHATS = ["@kenh_a", "@kenh_b", "-1001234567890"]
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 16 MB tmpfs mounted at tmp_path/data for this test, unmounted after."""
-    mount_point = tmp_path / "data"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", str(mount_point)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "data", "16m") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(directory: Path) -> Path:
-    """Write a file until the filesystem refuses with ENOSPC; return it (delete to free)."""
-    filler = directory / "filler.bin"
-    chunk = b"\0" * 65536
-    with open(filler, "wb", buffering=0) as out:
-        try:
-            while True:
-                out.write(chunk)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC, exc
-        try:  # the last few bytes, so not even a small page fits
-            while True:
-                out.write(b"\0" * 512)
-        except OSError:
-            pass
-    return filler
 
 
 def _outbox(directory: Path) -> Counter[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.test_disk_full import fill
+from tests.tmpfs import fill, mounted_tmpfs
 
 RECORD = """
 import sys
@@ -27,20 +27,10 @@ print("still alive")
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "full"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "full", "1m") as mount_point:
         (mount_point / "metrics").mkdir()
         fill(mount_point)
         yield mount_point / "metrics"
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_recording_a_metric_on_a_full_disk_is_logged_not_fatal(full_disk: Path) -> None:
