@@ -92,8 +92,13 @@ def run_housekeeping(
     *,
     dry_run: bool = False,
     now: datetime | None = None,
+    log_summary: bool = True,
 ) -> HousekeepingReport:
-    """Apply every ``retention`` setting once; see the module docstring."""
+    """Apply every ``retention`` setting once; see the module docstring.
+
+    `log_summary`: log the report's one-line summary (beat's daily run); the
+    CLI prints the report itself instead, so it is not shown twice.
+    """
     now = now or utcnow()
     keep = settings.retention
     report = HousekeepingReport(dry_run=dry_run)
@@ -131,7 +136,8 @@ def run_housekeeping(
         )
     else:
         report.kept_forever.append("logs")
-    log.info("housekeeping%s: %s", " (dry run)" if dry_run else "", "; ".join(report.lines()))
+    if log_summary:
+        log.info("housekeeping%s: %s", " (dry run)" if dry_run else "", "; ".join(report.lines()))
     return report
 
 
