@@ -68,7 +68,9 @@ def poll_source(source_name: str) -> None:
         return
     lock = rt.redis.lock(f"loa:poll:{source_name}", timeout=POLL_LOCK_SECONDS, blocking=False)
     if not lock.acquire(blocking=False):
-        log.info("poll of %s already running; skipped", source_name)
+        # Normal around a beat's start or a takeover (its first polls meet the running
+        # ones): not news to an operator, like the half-interval slot below.
+        log.debug("poll of %s already running; skipped", source_name)
         return
     try:
         source_cfg = rt.settings.source(source_name)
