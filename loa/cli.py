@@ -23,6 +23,7 @@ from config.settings import Settings
 from loa.editor_cli import register as register_editor_commands
 from loa.entry import exit_code_for
 from loa.logs import redact_secrets, setup_logging
+from loa.story_cli import story_app
 from news.errors import ConfigError, LoaError
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ db_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(story_app, name="story")
 log = logging.getLogger("loa")
 T = TypeVar("T")
 
@@ -351,7 +353,7 @@ def housekeeping(
     settings = _settings(ctx)
     with _runtime(settings) as runtime:
         _require_schema(runtime)
-        report = run_housekeeping(settings, runtime.factory, dry_run=dry_run)
+        report = run_housekeeping(settings, runtime.factory, dry_run=dry_run, log_summary=False)
     for line in report.lines():
         typer.echo(line)
 
@@ -461,7 +463,7 @@ def channels(ctx: typer.Context) -> None:
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Deliveries by state, possible duplicates, failed channels, unhealthy sources, events."""
+    """Deliveries by state, duplicates, failed channels, unhealthy sources, events, stories."""
     from news.db import make_session_factory
     from news.migrate import ensure_current
     from news.status import current_status
@@ -470,9 +472,13 @@ def status(ctx: typer.Context) -> None:
     with _database(settings) as engine:
         ensure_current(engine)
         snapshot = current_status(make_session_factory(engine))
+    from rich.console import Console
+
     from loa.cli_tools import print_status
+    from loa.story_cli import print_recent
 
     print_status(snapshot)
+    print_recent(snapshot.stories, settings.tz, Console())
 
 
 @app.command("check-source")

@@ -26,6 +26,7 @@ from news.models import (
     Subscription,
 )
 from news.pauses import PauseInfo, pauses_in
+from news.stories.groups import RecentStories, recent_groups
 from news.subscriptions import blocked_count
 
 #: how long a source's move stays a warning (it may be a config mistake)
@@ -53,6 +54,8 @@ class Status:
     backlog: int = 0
     #: what editors paused (kept in the database: a restart does not lift them)
     pauses: list[PauseInfo] = field(default_factory=list)
+    #: stories told by two or more articles in the last 72 hours (news.stories)
+    stories: RecentStories = field(default_factory=lambda: RecentStories(72, 0, 0))
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ def current_status(
             last_hour=_last_hour(session, now),
             backlog=pending_backlog(session),
             pauses=pauses_in(session),
+            stories=recent_groups(session, now=now),
         )
 
 

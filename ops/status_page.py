@@ -63,6 +63,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_chats": "Chưa gửi tin nào.",
         "events": "Sự kiện gần đây",
         "warnings": "Cảnh báo",
+        "stories": "Cùng câu chuyện, nhiều nguồn ({hours} giờ qua)",
+        "stories_count": "{groups} câu chuyện, {articles} bài",
+        "story": "Câu chuyện",
+        "first_title": "Tiêu đề bài đầu",
+        "story_sources": "Nguồn",
+        "copies": "Số bài",
+        "latest_copy": "Bài mới nhất",
+        "no_stories": "Chưa có câu chuyện nào được nhiều nguồn đăng.",
         "refused_title": "Trang trạng thái đang tắt",
         "refused": (
             "Trang này cần mật khẩu. Đặt status_password (và tùy chọn status_username, "
@@ -119,6 +127,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_chats": "Nothing sent yet.",
         "events": "Recent events",
         "warnings": "Warnings",
+        "stories": "One story, several sources (last {hours} h)",
+        "stories_count": "{groups} stories, {articles} articles",
+        "story": "Story",
+        "first_title": "First title",
+        "story_sources": "Sources",
+        "copies": "Copies",
+        "latest_copy": "Latest copy",
+        "no_stories": "No story was published by more than one source.",
         "refused_title": "The status page is off",
         "refused": (
             "This page needs a password. Set status_password (and optionally "
@@ -211,6 +227,7 @@ def status_page(snapshot: StatusSnapshot, *, title: str, language: str, tz: Zone
         f"<section><h2>{escape(t['chart'])}</h2>{chart}</section>",
         _sources(snapshot, t, tz),
         _chats(snapshot, t),
+        _stories(snapshot, t, tz),
         _failures(snapshot, t, tz),
         _events(snapshot, t),
     ]
@@ -291,6 +308,24 @@ def _chats(snapshot: StatusSnapshot, t: dict[str, str]) -> str:
     headers += [(t["failed_col"], True), (t["sent_day"], True)]
     table = _table(headers, rows, t["no_chats"])
     return f'<section id="chats"><h2>{escape(t["chats"])}</h2>{table}</section>'
+
+
+def _stories(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo) -> str:
+    """Stories told by two or more articles lately (news.stories.groups), newest first."""
+    recent = snapshot.status.stories
+    rows = [
+        f"<tr><td class=n>{g.story_id}</td><td>{escape(g.first_title[:120])}</td>"
+        f"<td>{escape(', '.join(g.sources))}</td><td class=n>{g.copies}</td>"
+        f'<td class="t">{_fmt(g.last_seen_at, tz, t)}</td></tr>'
+        for g in recent.top
+    ]
+    headers = [(t["story"], True), (t["first_title"], False), (t["story_sources"], False)]
+    headers += [(t["copies"], True), (t["latest_copy"], False)]
+    table = _table(headers, rows, t["no_stories"])
+    title = escape(t["stories"].format(hours=recent.hours))
+    count = escape(t["stories_count"].format(groups=recent.groups, articles=recent.articles))
+    summary = f'<p class="muted">{count}</p>' if recent.groups else ""
+    return f'<section id="stories"><h2>{title}</h2>{summary}{table}</section>'
 
 
 def _failures(snapshot: StatusSnapshot, t: dict[str, str], tz: ZoneInfo) -> str:
