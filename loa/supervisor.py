@@ -5,6 +5,11 @@ the migrations once, starts the demo portal (when nothing is configured) and
 then the children: worker, beat, HTTP server and, with a token, the bot. A
 child that exits on its own is reported and restarted with backoff; Ctrl-C or
 SIGTERM stops every child (and its own children) and then Redis.
+
+The config file is watched (loa.config_watch): when it changes to something
+that still loads, say after `loa add-source --write` or an editor's
+``/addsource``, the worker, beat and bot are restarted gracefully (SIGTERM,
+as at stop) so a new source is polled without a manual restart.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from typing import Any
 
 import psutil
 
+from config.loader import load_settings
 from config.settings import DEMO_STATE_FILE, Settings
+from loa.config_watch import ConfigWatch
 from loa.demo_portal import DemoPortal
 from loa.embedded_redis import EmbeddedRedis
 from loa.lifeline import SUPERVISOR_PID_ENV
@@ -37,6 +44,8 @@ from tasks.runtime import Runtime
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 15.0
 MAX_BACKOFF = 30.0
+#: the children that read sources and routes: restarted when the config file changes
+RELOADED = ("worker", "beat", "bot")
 
 
 @dataclass
@@ -81,6 +90,8 @@ class Supervisor:
         self.emulator: Any = None
         self.children: list[Child] = []
         self._stopping = False
+        #: set by run() when there is a config file to watch
+        self.watch: ConfigWatch[Settings] | None = None
         #: the demo's generated /status password, when `loa run` made one
         self.status_password_file: Path | None = None
 
@@ -161,8 +172,10 @@ class Supervisor:
             for child in self.children:
                 child.start()
             self._announce(env)
+            self.watch = self.config_watch(env)
             while not self._stopping:
                 self._check_children()
+                self.check_config()
                 time.sleep(0.5)
         finally:
             self.shutdown()
@@ -215,11 +228,50 @@ class Supervisor:
             child.process = None
             child.next_start = now + delay
 
+    # --- config changes --------------------------------------------------
+
+    def config_watch(self, env: Mapping[str, str]) -> ConfigWatch[Settings] | None:
+        """A watch on the config file, loading it as the children will (their environment)."""
+        if self.config_path is None:
+            return None
+        child_env = dict(env)
+        return ConfigWatch(self.config_path, lambda path: load_settings(path, environ=child_env))
+
+    def check_config(self, now: float | None = None) -> bool:
+        """Restart worker, beat and bot when the config file changed and loads; True if so."""
+        if self.watch is None:
+            return False
+        settings = self.watch.changed(now)
+        if settings is None:
+            return False
+        self.settings = settings
+        restarted = [c for c in self.children if c.name in RELOADED]
+        log.info("config changed: restarting %s to apply it", ", ".join(c.name for c in restarted))
+        self._stop(restarted)
+        for child in restarted:
+            child.restarts = 0
+            child.start()
+        return True
+
     # --- stop ------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Stop children (gracefully, then by force), the demo portal, and Redis."""
-        running = [c for c in self.children if c.process is not None]
+        self._stop(self.children)
+        if self.portal is not None:
+            self.portal.stop()
+            self.portal = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
+        log.info("all stopped")
+
+    def _stop(self, children: list[Child]) -> None:
+        """SIGTERM the running ones among `children`, wait, then kill what is left of each."""
+        running = [c for c in children if c.process is not None]
         for child in running:
             assert child.process is not None
             if child.process.poll() is None:
@@ -233,16 +285,6 @@ class Supervisor:
                 log.warning("%s did not stop in time; killing it", child.name)
             _kill_tree(child.process.pid)
             child.process = None
-        if self.portal is not None:
-            self.portal.stop()
-            self.portal = None
-        if self.emulator is not None:
-            self.emulator.stop()
-            self.emulator = None
-        if self.redis is not None:
-            self.redis.stop()
-            self.redis = None
-        log.info("all stopped")
 
 
 def _kill_tree(pid: int) -> None:
