@@ -88,6 +88,8 @@ class Proposal:
     profile: dict[str, Any] | None
     attempts: tuple[Attempt, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: the proposed source's category names → their slugs (news.text.slugify), for the table
+    category_slugs: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

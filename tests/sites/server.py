@@ -19,7 +19,8 @@ so results can be compared with the ground truth in ``corpus/index.json``.
 
 Faults (not under a site prefix), each documented in ``FAULTS``; ``/robots.txt``
 and ``/<host>/robots.txt`` serve :meth:`SiteServer.set_robots` text (allow all
-by default). The server is quiet: no request logging on stderr.
+by default), unless the corpus has a page at ``http://<host>/robots.txt`` (a
+site's own ``Sitemap:`` lines). The server is quiet: no request logging on stderr.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ CORPUS_LAST_MODIFIED = "Mon, 13 Mar 2023 10:00:00 GMT"
 DEFAULT_ROBOTS = "User-agent: *\nDisallow:\n"
 _TRACKING = re.compile(r"^(utm_\w*|fbclid|gclid|zarsrc|_ga)$", re.I)
 _CONTENT_TYPES = {
+    "robots": "text/plain",
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
     "sitemap": "application/xml",
@@ -139,8 +141,9 @@ class SiteServer:
 
     def _load(self, corpus_dir: Path) -> None:
         self._sites: set[str] = set()
-        cms = next(e for e in load_index(corpus_dir) if e["profile"] == "cms-portal")
-        self.fault_article_url: str = cms["url"]
+        # the fault paths serve a portal article; a corpus without one serves them empty
+        cms = next((e for e in load_index(corpus_dir) if e["profile"] == "cms-portal"), None)
+        self.fault_article_url: str = cms["url"] if cms else ""
         for entry in load_index(corpus_dir):
             charset = entry.get("served_charset") or entry["charset"]
             mime = _CONTENT_TYPES.get(entry["kind"], "text/html")
@@ -154,7 +157,7 @@ class SiteServer:
                 self._sites.add(f"http://{_strip_host(urlsplit(url).hostname or '')}")
                 self._pages[resource_key(self._served_path(url))] = page
         fault_key = resource_key(self._served_path(self.fault_article_url))
-        self.fault_article_body = self._pages[fault_key].body
+        self.fault_article_body = self._pages[fault_key].body if cms else b""
 
     # ------------------------------------------------------------ lifecycle
 
@@ -377,7 +380,7 @@ class _Handler(FaultHandlers, BaseHTTPRequestHandler):
         site = self.server.site
         key = site.record(self.command, self.path, dict(self.headers.items()))
         status, page, hits = site.lookup(key)
-        if key.endswith("/robots.txt") and status is None:
+        if key.endswith("/robots.txt") and status is None and page is None:
             return self._send(200, site.robots_txt.encode(), "text/plain; charset=utf-8", head=head)
         if status is not None:
             body = f"<html><body><h1>{status}</h1></body></html>".encode()
