@@ -49,6 +49,7 @@ __all__ = [
     "ZERO_CONFIG",
     "PageFacts",
     "chrome_ratio",
+    "is_chrome_line",
     "page_facts",
     "score_article",
     "score_methods",
@@ -216,12 +217,15 @@ def chrome_ratio(body: str, link_texts: frozenset[str]) -> float:
         return 0.0
     chrome = 0
     for paragraph in paragraphs:
-        folded = _fold(paragraph)
-        if folded in link_texts or (
-            len(paragraph) <= _SHORT_LINE and any(p in folded for p in _CHROME_PHRASES)
-        ):
+        if _fold(paragraph) in link_texts or is_chrome_line(paragraph):
             chrome += len(paragraph)
     return chrome / total
+
+
+def is_chrome_line(text: str) -> bool:
+    """A short line carrying a phrase CMSs print around articles ("Lượt xem", "Chia sẻ")."""
+    folded = _fold(text)
+    return len(text) <= _SHORT_LINE and any(p in folded for p in _CHROME_PHRASES)
 
 
 def _clean_score(article: ExtractedArticle, facts: PageFacts) -> float:

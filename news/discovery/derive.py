@@ -1,0 +1,369 @@
+"""A selector profile for a site no profile fits, from the landmarks its articles share.
+
+Every article page of a site comes out of one template, so the template's CSS
+paths (``h1.title-detail``, ``#ctl00_Main_lblDate``) are on every page while
+the text inside them changes from article to article. Given two or more
+article pages of a site, :func:`derive_profile` looks at the paths all of them
+have (:mod:`news.discovery.landmarks`) and picks, per field, the one whose
+text varies between the pages (not the frame) and fits the field:
+
+- title: a heading whose text is the page's headline (``og:title``, the
+  article part of ``<title>``), an ``<h1>`` preferred;
+- date: a short element (or ``<time>``, a ``meta``) whose text or
+  ``datetime``/``content`` parses as a date on every page, a time of day preferred;
+- body: the element holding most of the page's paragraph text, the tightest such;
+- lead: an element of a sapo's length matching ``description``, or named like one
+  (lead, sapo, summary, desc);
+- category, author: short texts in elements named like them (breadcrumb,
+  cate, author...); image: ``og:image`` when every page has it;
+- drop: chrome inside the body: share bars, related-article boxes, link lists;
+- ``article_id_pattern``: the numeric id shape the article URLs share;
+- links: from a listing page, the containers holding links to article-shaped URLs.
+
+The result is validated the way a config file is (building the
+:class:`~config.profiles.SiteProfile`) and by reading every sample page with
+it; a profile that cannot read them all is no proposal (None).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from config.profiles import SiteProfile
+from news.discovery.landmarks import (
+    Landmark,
+    common_landmarks,
+    element_text,
+    fold,
+    landmark,
+    select_all,
+)
+from news.discovery.links import derive_links, id_pattern
+from news.discovery.model import SamplePage
+from news.discovery.scoring import is_chrome_line
+from news.errors import SourceError
+from news.extract.dates import looks_like_header_clock, parse_vietnamese_datetime
+from news.extract.page import block_lines, meta, page_text, parse_html
+from news.extract.profiles import extract_with_profile
+
+__all__ = ["derive_profile"]
+
+_DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+_TITLE_HINT = re.compile(r"title|tieu-?de|headline|heading", re.I)
+_DATE_HINT = re.compile(r"date|time|ngay|publish|created|posted", re.I)
+_LEAD_HINT = re.compile(r"lead|sapo|summary|desc|intro|tom-?tat|chapeau|abstract|teaser", re.I)
+_CATEGORY_HINT = re.compile(r"breadcrumb|cate|chuyen-?muc|cat-links|danh-?muc", re.I)
+_SECTION_HINT = re.compile(r"section|folder|parent", re.I)
+_AUTHOR_HINT = re.compile(r"author|tac-?gia|byline|writer|nguoi-?viet", re.I)
+_CHROME_HINT = re.compile(
+    r"share|social|related|lien-?quan|tinlienquan|tag|comment|binh-?luan|banner|ads?\b|"
+    r"quang-?cao|print|rating|toolbar|navigation|\bnav|menu|footer|relate|other|readmore|"
+    r"xem-?them|cung-?chuyen-?muc|facebook|like|vote|advert",
+    re.I,
+)
+_HOME = frozenset({"trang chu", "home", "trang nhat", "trang chinh"})
+_BODY_TAGS = frozenset({"div", "article", "section", "td", "main", "span", "table", "font"})
+_PARAGRAPH = 50  # characters: a line this long (and no link) is article text
+#: What a character of other text (menus, captions, links) costs a body candidate.
+_OTHER_TEXT_COST = 0.5
+
+
+def derive_profile(
+    pages: Sequence[SamplePage],
+    *,
+    name: str,
+    listing: SamplePage | None = None,
+    tz: ZoneInfo = _DEFAULT_TZ,
+    now: datetime | None = None,
+) -> SiteProfile | None:
+    """A selector profile reading `pages` (articles of one site), or None when none does.
+
+    Two or more pages are needed to tell the article from the frame; with one,
+    any text counts as varying. `listing`, a listing page of the same site,
+    gives the profile's ``links``.
+    """
+    moment = now or datetime.now(tz)
+    parsed: list[tuple[SamplePage, str, Any]] = []
+    for page in pages:
+        try:
+            text = page_text(page.content, page.content_type, url=page.url)
+            parsed.append((page, text, parse_html(text, page.url)))
+        except SourceError:
+            continue
+    if not parsed:
+        return None
+    roots = [root for _, _, root in parsed]
+    marks = [m for m in common_landmarks(roots) if m.tag not in ("html", "body", "form")]
+    title = _pick_title(marks, roots)
+    if title is None:
+        return None
+    lead = _pick_lead(marks, roots, title)
+    body = _pick_body(marks, roots, [m for m in (title, lead) if m is not None])
+    if body is None:
+        return None
+    date = _pick_date(marks, tz, moment)
+    category = _pick_short(marks, roots, _CATEGORY_HINT, links=True) or _pick_short(
+        marks, roots, _SECTION_HINT, links=True
+    )
+    author = _pick_short(marks, roots, _AUTHOR_HINT, links=False)
+    keep = [m for m in (title, date, lead, category, author) if m is not None]
+    urls = [page.url for page, _, _ in parsed]
+    pattern = id_pattern(urls)
+    try:
+        profile = SiteProfile(
+            name=name,
+            title=title.css,
+            date=date.css if date else None,
+            lead=lead.css if lead else None,
+            body=body.css,
+            category=category.css if category else None,
+            author=author.css if author else None,
+            image=_pick_image(roots, body),
+            drop=_pick_drop(roots, body, keep),
+            article_id_pattern=pattern,
+            links=derive_links(listing, urls, pattern) if listing is not None else None,
+        )
+    except ValidationError:
+        return None
+    for page, text, _ in parsed:
+        try:
+            extract_with_profile(profile, text, url=page.url, now=moment, tz=tz)
+        except SourceError:
+            return None
+    return profile
+
+
+# ---------------------------------------------------------------- fields
+
+
+def _similarity(candidate: str, reference: str) -> float:
+    """How much `candidate` is `reference`: 1 equal, a length ratio when one holds the other."""
+    a, b = fold(candidate), fold(reference)
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    if a in b or b in a:
+        return min(len(a), len(b)) / max(len(a), len(b))
+    words_a, words_b = set(a.split()), set(b.split())
+    return len(words_a & words_b) / len(words_a | words_b)
+
+
+def _headline(root: Any) -> str:
+    """What the page says its headline is: og:title, else the longest part of <title>."""
+    stated = meta(root, "og:title", "twitter:title")
+    if stated:
+        return stated
+    titles = root.xpath("//title")
+    if not titles:
+        return ""
+    parts = re.split(r"\s+[-|–—:»]\s+", titles[0].text_content())
+    return max(parts, key=len).strip()
+
+
+def _best(
+    marks: Sequence[Landmark], score: Callable[[Landmark], float], floor: float
+) -> Landmark | None:
+    scored = [(score(m), index, m) for index, m in enumerate(marks)]
+    scored = [item for item in scored if item[0] >= floor]
+    if not scored:
+        return None
+    return max(scored, key=lambda item: (item[0], -item[1]))[2]
+
+
+def _pick_title(marks: Sequence[Landmark], roots: Sequence[Any]) -> Landmark | None:
+    headlines = [_headline(root) for root in roots]
+
+    def score(mark: Landmark) -> float:
+        if mark.tag == "meta" or not mark.varies:
+            return -1.0
+        if any(not 5 <= len(t) <= 300 for t in mark.texts):
+            return -1.0
+        match = sum(map(_similarity, mark.texts, headlines)) / len(roots)
+        if not any(headlines) and mark.tag in ("h1", "h2"):
+            match = 0.7
+        bonus = 0.15 * (mark.tag == "h1") + 0.1 * bool(_TITLE_HINT.search(mark.names))
+        return match + bonus if match >= 0.6 else -1.0
+
+    return _best(marks, score, 0.0)
+
+
+def _stated_date(el: Any, text: str) -> str:
+    return str(el.get("datetime") or el.get("content") or "") or text
+
+
+def _pick_date(marks: Sequence[Landmark], tz: ZoneInfo, now: datetime) -> Landmark | None:
+    def score(mark: Landmark) -> float:
+        if any(len(t) > 120 for t in mark.texts):
+            return -1.0
+        moments = []
+        for el, text in zip(mark.elements, mark.texts, strict=True):
+            if looks_like_header_clock(text):
+                return -1.0
+            parsed = parse_vietnamese_datetime(_stated_date(el, text), now=now, tz=tz)
+            if parsed is None:
+                return -1.0
+            moments.append(parsed.value)
+        if len(set(moments)) < len(moments):
+            return -1.0  # the same moment on every page: the frame's clock
+        timed = sum((m.hour, m.minute) != (0, 0) for m in moments) / len(moments)
+        shortness = 0.1 * (1 - min(max(len(t) for t in mark.texts), 120) / 120)
+        return timed + 0.2 * bool(_DATE_HINT.search(mark.names)) + shortness
+
+    return _best(marks, score, 0.0)
+
+
+def _paragraph_chars(el: Any, linked: set[str]) -> tuple[int, int]:
+    """(characters on article-text lines, characters on all lines) of `el`.
+
+    `linked` holds the folded texts that are no article text: the page's
+    link texts, its title and lead (they have fields of their own).
+    """
+    long = total = 0
+    for line in block_lines(el):
+        total += len(line.text)
+        if len(line.text) >= _PARAGRAPH and fold(line.text) not in linked:
+            long += len(line.text)
+    return long, total
+
+
+def _pick_body(
+    marks: Sequence[Landmark], roots: Sequence[Any], fields: Sequence[Landmark]
+) -> Landmark | None:
+    """The element with the most article text for the least of anything else.
+
+    Per page, its article-text characters (long lines that are no link text)
+    less half its other characters, over the page's article text; the mean
+    over the pages. A whole-page wrapper holds all the article text but the
+    menus and sidebars too; the paragraphs' own container holds it alone.
+    """
+    linked = [
+        {fold(a.text_content()) for a in root.iter("a")} | {fold(f.texts[i]) for f in fields}
+        for i, root in enumerate(roots)
+    ]
+    pages_total = [
+        max(_paragraph_chars(_page_body(root), li)[0], 1)
+        for root, li in zip(roots, linked, strict=True)
+    ]
+    best: tuple[float, int, Landmark] | None = None
+    for index, mark in enumerate(marks):
+        if mark.tag not in _BODY_TAGS or not mark.varies:
+            continue
+        counts = [_paragraph_chars(el, li) for el, li in zip(mark.elements, linked, strict=True)]
+        if min(c[0] / t for c, t in zip(counts, pages_total, strict=True)) < 0.3:
+            continue
+        density = sum(
+            (long - _OTHER_TEXT_COST * (total - long)) / page
+            for (long, total), page in zip(counts, pages_total, strict=True)
+        ) / len(roots)
+        if best is None or density > best[0]:
+            best = (density, -index, mark)
+    return best[2] if best else None
+
+
+def _page_body(root: Any) -> Any:
+    body = root.find("body")
+    return body if body is not None else root
+
+
+def _inside(el: Any, container: Any) -> bool:
+    return el is container or any(a is container for a in el.iterancestors())
+
+
+def _pick_lead(marks: Sequence[Landmark], roots: Sequence[Any], title: Landmark) -> Landmark | None:
+    descriptions = [meta(root, "description", "og:description") for root in roots]
+
+    def score(mark: Landmark) -> float:
+        if mark.tag == "meta" or not mark.varies or mark.texts == title.texts:
+            return -1.0
+        if any(not 40 <= len(t) <= 800 for t in mark.texts):
+            return -1.0
+        for el, title_el in zip(mark.elements, title.elements, strict=True):
+            if _inside(title_el, el):
+                return -1.0  # holds the title: a wrapper, not a lead
+        match = sum(
+            _similarity(t[:80], d[:80]) if d else 0.0
+            for t, d in zip(mark.texts, descriptions, strict=True)
+        ) / len(roots)
+        return match + 0.5 * bool(_LEAD_HINT.search(mark.names))
+
+    return _best(marks, score, 0.5)
+
+
+def _pick_short(
+    marks: Sequence[Landmark], roots: Sequence[Any], hint: re.Pattern[str], *, links: bool
+) -> Landmark | None:
+    """A category or author: a short text in an element the template names so.
+
+    For a category, a container (a breadcrumb) stands for its first link that
+    is not the home page's.
+    """
+    for mark in marks:
+        if not hint.search(mark.names) or mark.tag == "meta":
+            continue
+        if links and mark.tag != "a":
+            inner = landmark(roots, f"{mark.css} a")
+            if inner is None:
+                continue
+            mark = inner
+        if all(0 < len(t) <= 60 and len(t.split()) <= 8 for t in mark.texts) and not any(
+            fold(t) in _HOME for t in mark.texts
+        ):
+            return mark
+    return None
+
+
+def _pick_image(roots: Sequence[Any], body: Landmark) -> str | None:
+    if all(meta(root, "og:image") for root in roots):
+        return "meta[property='og:image']"
+    if all(el.find(".//img") is not None for el in body.elements):
+        return f"{body.css} img"
+    return None
+
+
+def _chrome_names(el: Any) -> list[str]:
+    tag = str(el.tag).lower()
+    names = []
+    ident = str(el.get("id") or "")
+    if re.fullmatch(r"[A-Za-z_][\w-]*", ident) and not re.search(r"\d{3,}", ident):
+        names.append(f"{tag}#{ident}")
+    names.extend(
+        f"{tag}.{c}"
+        for c in str(el.get("class") or "").split()
+        if re.fullmatch(r"[A-Za-z_][\w-]*", c) and not re.search(r"\d{3,}", c)
+    )
+    return names
+
+
+def _pick_drop(roots: Sequence[Any], body: Landmark, keep: Sequence[Landmark]) -> list[str]:
+    """Chrome inside the body: elements named like it, or mostly links, on every page."""
+    found: dict[str, int] = {}
+    for body_el in body.elements:
+        seen: set[str] = set()
+        for el in body_el.iterdescendants():
+            if not isinstance(el.tag, str):
+                continue
+            text = element_text(el)
+            link_chars = sum(len(element_text(a)) for a in el.iter("a"))
+            chrome = bool(text) and (link_chars >= 0.6 * len(text) or is_chrome_line(text))
+            for css in _chrome_names(el):
+                if css not in seen and (chrome or _CHROME_HINT.search(css)):
+                    seen.add(css)
+                    found[css] = found.get(css, 0) + 1
+    kept = [el for mark in keep for el in mark.elements]
+    drops: list[str] = []
+    for css in found:
+        matches = [m for root in roots for m in select_all(root, css)]
+        if any(_inside(k, m) for m in matches for k in kept):
+            continue  # would take the title, the date or the lead with it
+        if any(_inside(b, m) for m in matches for b in body.elements):
+            continue
+        drops.append(css)
+    return drops[:12]

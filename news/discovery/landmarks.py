@@ -1,0 +1,150 @@
+"""The landmarks of a site's article pages: CSS paths that every sample page has.
+
+A selector profile names elements by tag and class or id (``h1.title-detail``,
+``#ctl00_Main_lblDate``). Those names are the CMS's template, so they are the
+same on every article of a site, while the text inside them changes from one
+article to the next. This module lists, for a few pages of one site, the CSS
+paths found on all of them and what each holds on each page;
+:mod:`news.discovery.derive` picks the fields from them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from lxml.cssselect import CSSSelector
+
+from news.extract.page import block_lines
+from news.text import fold_diacritics, normalize_text
+
+__all__ = [
+    "Landmark",
+    "common_landmarks",
+    "element_text",
+    "fold",
+    "landmark",
+    "select_all",
+    "select_first",
+]
+
+#: Class and id values a CSS selector can name without escaping, and that are
+#: no per-article value (a long run of digits is an id, not a template name).
+_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
+_VARYING = re.compile(r"\d{3,}")
+#: Elements worth a landmark even without a class or an id (their parent's name goes first).
+_BARE = frozenset({"h1", "h2", "h3", "time", "article"})
+_SKIP = frozenset({"html", "head", "script", "style", "link", "br", "hr", "input", "option"})
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """A CSS path found on every sample page; `elements` its first match on each."""
+
+    css: str
+    tag: str
+    elements: tuple[Any, ...]
+    texts: tuple[str, ...]
+
+    @property
+    def varies(self) -> bool:
+        """Different text on every page: article content, not the site's frame."""
+        return all(self.texts) and len(set(self.texts)) == len(self.texts)
+
+    @property
+    def names(self) -> str:
+        """The class and id words of the path, folded, for hints such as "sapo" or "date"."""
+        return self.css.lower()
+
+
+@lru_cache(maxsize=4096)
+def _selector(css: str) -> CSSSelector:
+    return CSSSelector(css, translator="html")
+
+
+def select_first(root: Any, css: str) -> Any | None:
+    """The first element `css` matches in `root` (what a profile reads), or None."""
+    return next(iter(_selector(css)(root)), None)
+
+
+def select_all(root: Any, css: str) -> list[Any]:
+    """Every element `css` matches in `root`, in document order."""
+    return list(_selector(css)(root))
+
+
+def fold(text: str) -> str:
+    """Single-spaced, lower-case, without diacritics: for comparing texts loosely."""
+    return fold_diacritics(normalize_text(text)).lower()
+
+
+def element_text(el: Any) -> str:
+    """The element's visible text, single-spaced (its lines joined as a profile reads them)."""
+    return normalize_text(" ".join(line.text for line in block_lines(el)))
+
+
+def _names(el: Any) -> list[str]:
+    """The CSS paths naming `el` by its own tag, id and classes."""
+    tag = el.tag.lower()
+    found: list[str] = []
+    ident = str(el.get("id") or "").strip()
+    if ident and _NAME.match(ident) and not _VARYING.search(ident):
+        found.append(f"{tag}#{ident}")
+    classes = [c for c in str(el.get("class") or "").split() if _NAME.match(c)]
+    classes = [c for c in classes if not _VARYING.search(c)]
+    found.extend(f"{tag}.{c}" for c in classes)
+    if len(classes) > 1:
+        found.append(tag + "".join(f".{c}" for c in classes))
+    return found
+
+
+def _paths(root: Any) -> Iterator[str]:
+    """Every CSS path naming an element of the page (tag + id or classes; bare headings)."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag.lower() in _SKIP:
+            continue
+        own = _names(el)
+        yield from own
+        if el.tag.lower() in _BARE:
+            yield el.tag.lower()
+            parent = el.getparent()
+            if parent is not None and isinstance(parent.tag, str):
+                for name in _names(parent):
+                    yield f"{name} > {el.tag.lower()}"
+    for meta in root.iter("meta"):
+        prop = str(meta.get("property") or meta.get("itemprop") or "").strip()
+        if prop and _NAME.match(prop.replace(":", "_")) and meta.get("content"):
+            attr = "property" if meta.get("property") else "itemprop"
+            yield f"meta[{attr}='{prop}']"
+
+
+def _text_of(el: Any) -> str:
+    if el.tag == "meta":
+        return normalize_text(str(el.get("content") or ""))
+    return element_text(el)
+
+
+def common_landmarks(roots: Sequence[Any], *, limit: int = 4000) -> list[Landmark]:
+    """The CSS paths of the first page that every page has, with their first match on each.
+
+    Page order; at most `limit` paths (a page with more is a forum, not an article).
+    """
+    if not roots:
+        return []
+    marks = (landmark(roots, css) for css in list(dict.fromkeys(_paths(roots[0])))[:limit])
+    return [mark for mark in marks if mark is not None]
+
+
+def landmark(roots: Sequence[Any], css: str) -> Landmark | None:
+    """`css` as a landmark of `roots`: None unless every page has it."""
+    elements = [el for root in roots if (el := select_first(root, css)) is not None]
+    if not elements or len(elements) < len(roots):
+        return None
+    return Landmark(
+        css=css,
+        tag=str(elements[0].tag).lower(),
+        elements=tuple(elements),
+        texts=tuple(_text_of(el) for el in elements),
+    )

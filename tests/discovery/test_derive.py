@@ -1,0 +1,136 @@
+"""Deriving a selector profile from a site's article pages, checked on pages it never saw.
+
+Each tests/sites CMS style is derived from its first three articles with its
+own built-in profile hidden, then must read the title and date of every other
+article as index.json has them, and fit (score at least GOOD_SCORE). On the
+real corpus, a profile is derived from two pages of one site (vnexpress 2012,
+zingnews) and must read their ground-truth titles and dates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from config.profiles import BUILTIN_PROFILES, SiteProfile
+from news.discovery.derive import derive_profile
+from news.discovery.links import id_pattern
+from news.discovery.model import SamplePage
+from news.discovery.scoring import GOOD_SCORE, score_methods
+from news.extract.page import page_text
+from news.extract.profiles import discover_with_profile, extract_with_profile
+from tests.discovery.sample_pages import (
+    TZ,
+    VI_NEWS_NOW,
+    site_articles,
+    site_now,
+    site_page,
+    vi_news_index,
+    vi_news_page,
+)
+from tests.sites.server import load_index
+
+SITES = site_articles()
+LISTINGS = {e["path"].split("/")[0]: e for e in reversed(load_index()) if e["kind"] == "listing"}
+VI_INDEX = {e["file"]: e for e in vi_news_index()}
+TRAIN = 3
+
+
+def _read(profile: SiteProfile, page: SamplePage, now: datetime) -> Any:
+    text = page_text(page.content, page.content_type, url=page.url)
+    return extract_with_profile(profile, text, url=page.url, now=now, tz=TZ)
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_a_profile_derived_from_three_articles_reads_the_others(site: str) -> None:
+    """Built-in profile hidden: the derived one reads unseen articles' title and date, and fits."""
+    entries = SITES[site]
+    listing = site_page(LISTINGS[site])
+    derived = derive_profile(
+        [site_page(e) for e in entries[:TRAIN]],
+        name="derived",
+        listing=listing,
+        tz=TZ,
+        now=site_now(entries),
+    )
+    assert derived is not None
+    for entry in entries[TRAIN:]:
+        article = _read(derived, site_page(entry), datetime.fromisoformat(entry["now"]))
+        expected = entry["expected"]
+        assert article.title == expected["title"], entry["path"]
+        stated = article.published_at.isoformat() if article.published_at else None
+        assert stated == expected["published_at"], entry["path"]
+        assert article.summary.startswith(expected["lead_first_words"]), entry["path"]
+
+    others = {k: v for k, v in BUILTIN_PROFILES.items() if k != entries[0]["profile"]}
+    scores = score_methods(
+        [site_page(e) for e in entries],
+        profiles={**others, "derived": derived},
+        tz=TZ,
+        now=site_now(entries),
+    )
+    derived_score = next(s for s in scores if s.method == "derived")
+    assert derived_score.score >= GOOD_SCORE
+    assert derived_score.errors == ()
+    assert derived_score.fields["clean"] == 1.0
+
+    # the listing's links: the articles it lists are found with the derived selector
+    if derived.links is not None:
+        links = discover_with_profile(derived, listing.content, base_url=listing.url)
+        assert set(LISTINGS[site]["expected"]["links"]) <= set(links)
+
+
+@pytest.mark.skipif(not VI_INDEX, reason="vi-news corpus not available")
+@pytest.mark.parametrize(
+    "files", [("vnexpress-1.html", "vnexpress-2.html"), ("zingnews-1.html", "zingnews-2.html")]
+)
+def test_a_profile_derived_from_two_real_pages_reads_their_titles_and_dates(
+    files: tuple[str, str],
+) -> None:
+    """Two 2012 pages of one real site: their template's landmarks give a fitting profile."""
+    entries = [VI_INDEX[f] for f in files]
+    pages = [vi_news_page(e) for e in entries]
+    derived = derive_profile(pages, name="derived", tz=TZ, now=VI_NEWS_NOW)
+    assert derived is not None
+    assert derived.article_id_pattern == r"-(\d+)\.html?$"
+    for entry, page in zip(entries, pages, strict=True):
+        article = _read(derived, page, VI_NEWS_NOW)
+        assert article.title == entry["title"]
+        assert article.published_at is not None
+        assert article.published_at.isoformat() == entry["published"]["iso"]
+        assert article.summary.startswith(entry["lead_first_words"])
+    scores = score_methods(
+        pages, profiles={**BUILTIN_PROFILES, "derived": derived}, tz=TZ, now=VI_NEWS_NOW
+    )
+    by_method = {s.method: s for s in scores}
+    assert by_method["derived"].score >= GOOD_SCORE
+    assert by_method["zero-config"].score > 0
+    assert max(by_method[name].score for name in BUILTIN_PROFILES) < GOOD_SCORE
+
+
+@pytest.mark.skipif(not VI_INDEX, reason="vi-news corpus not available")
+def test_pages_of_two_templates_give_no_profile() -> None:
+    """vnexpress 2012 and 2025 share no template: no landmark is on all pages, no profile."""
+    pages = [vi_news_page(VI_INDEX[f"vnexpress-{n}.html"]) for n in (1, 2, 3)]
+    assert derive_profile(pages, name="derived", tz=TZ, now=VI_NEWS_NOW) is None
+
+
+def test_nothing_readable_gives_no_profile() -> None:
+    """No page, or pages that are no HTML at all: None, not an exception."""
+    assert derive_profile([], name="derived") is None
+    junk = SamplePage("https://x.test/a-1.html", b"\x00\x01\x02" * 100)
+    assert derive_profile([junk, junk], name="derived") is None
+
+
+def test_the_article_id_shape_is_what_the_urls_share() -> None:
+    """A numeric id in the same place of every URL, distinct per article; else none."""
+    assert id_pattern(["https://a.vn/x/bai-mot-101.html", "https://a.vn/y/bai-hai-102.html"]) == (
+        r"-(\d+)\.html?$"
+    )
+    assert id_pattern(["https://a.vn/d.aspx?ItemID=4101", "https://a.vn/d.aspx?ItemID=4102"]) == (
+        r"[?&]ItemID=(\d+)"
+    )
+    assert id_pattern(["https://a.vn/2023/03/le-hoi", "https://a.vn/2023/03/mua-hoa"]) is None
+    assert id_pattern(["https://a.vn/a-7.html", "https://a.vn/b-7.html"]) is None
