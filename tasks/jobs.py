@@ -27,6 +27,7 @@ from news.pauses import is_source_paused
 from news.poll import poll_source as poll_service
 from news.recheck import recheck_source as recheck_service
 from news.reconcile import find_due_work
+from news.stories.copies import drop_withdrawn
 from tasks.actions import PUBLISH_BATCH_MIN, announce_report, batches
 from tasks.runtime import get_runtime
 
@@ -193,6 +194,8 @@ def fix_posts(article_id: int) -> None:
         if outcome.retry_in is not None:
             waits.append(outcome.retry_in)
     later(fix_posts, (article_id,), min(waits) if waits else None)
+    for post in drop_withdrawn(rt.factory, article_id):  # a withdrawn copy's "Also on" links
+        story_edits.delay(post)
 
 
 @shared_task(name="loa.story_edits", ignore_result=True)

@@ -26,7 +26,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from news.db import utcnow, write_session
-from news.models import Article, Delivery, DeliveryState, Source, Story, StoryCopy, StoryCopyState
+from news.models import (
+    Article,
+    ArticleStatus,
+    Delivery,
+    DeliveryState,
+    Source,
+    Story,
+    StoryCopy,
+    StoryCopyState,
+)
 
 #: Chats looked up per statement (a story for 10,000 readers stays a few queries).
 CHUNK = 500
@@ -145,6 +154,7 @@ def post_links(
             .where(
                 StoryCopy.delivery_id.in_(ids[offset : offset + CHUNK]),
                 StoryCopy.state.in_(WANTED),
+                Article.status != ArticleStatus.WITHDRAWN,  # its link leaves with it
             )
             .order_by(StoryCopy.delivery_id, StoryCopy.id)
         )
@@ -214,3 +224,25 @@ def posts_to_edit(
             )
         )
     return list(session.scalars(query.distinct().order_by(StoryCopy.delivery_id).limit(limit)))
+
+
+def drop_withdrawn(factory: sessionmaker[Session], article_id: int) -> list[int]:
+    """A withdrawn copy's links are taken back: its rows → DROPPING; the posts to edit.
+
+    Called when an article is withdrawn (tasks.jobs.fix_posts); a post rendered
+    meanwhile already leaves it out (see :func:`post_links`).
+    """
+    with write_session(factory) as session:
+        withdrawn = session.scalar(
+            select(Article.id).where(
+                Article.id == article_id, Article.status == ArticleStatus.WITHDRAWN
+            )
+        )
+        if withdrawn is None:
+            return []
+        session.execute(
+            update(StoryCopy)
+            .where(StoryCopy.article_id == article_id, StoryCopy.state.in_(WANTED))
+            .values(state=StoryCopyState.DROPPING.value, next_attempt_at=None)
+        )
+        return posts_to_edit(session, article_ids=[article_id], limit=10_000)

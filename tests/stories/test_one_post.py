@@ -31,11 +31,11 @@ from config.loader import load_settings
 from config.settings import RouteRule, Settings
 from news.announce import plan_announcements
 from news.db import utcnow
-from news.models import Article, Category, Delivery, Story, StoryCopy
+from news.models import Article, ArticleStatus, Category, Delivery, Story, StoryCopy
 from news.readers import set_digest
 from news.reconcile import find_due_work
 from news.store import get_or_create_source, upsert_article
-from news.stories.copies import posts_to_edit
+from news.stories.copies import drop_withdrawn, posts_to_edit
 from news.subscriptions import subscribe
 from telegram_emulator import Emulator
 from telegram_emulator.models import MessageRecord
@@ -335,3 +335,23 @@ def test_links_give_way_to_the_article_and_stop_at_the_limit() -> None:
     english = RenderOptions(tz=ZoneInfo("Asia/Ho_Chi_Minh"), language="en")
     (text,) = render_post(article, chat_id="@c", opts=english, also_on=also_on[:1])
     assert "\n\nAlso on: <a " in text.params["text"]
+
+
+def test_a_withdrawn_copy_leaves_the_post(
+    factory: sessionmaker[Session], publisher: Publisher, telegram_emulator: Emulator
+) -> None:
+    channel = telegram_emulator.create_chat("channel", username="go_bo")
+    with_routes(publisher, RouteRule(channel="@go_bo"))
+    first = copy_of(factory, "bao-tinh", 1, None)
+    announce(publisher, first)
+    second = copy_of(factory, "cong-tinh-uy", 2, story_of(factory, first))
+    announce(publisher, second)
+    run_edits(publisher)
+    assert drop_withdrawn(factory, second) == []  # not withdrawn: nothing changes
+    with factory.begin() as session:
+        session.get_one(Article, second).status = ArticleStatus.WITHDRAWN
+    assert len(drop_withdrawn(factory, second)) == 1
+    assert run_edits(publisher) == [EditStatus.EDITED]
+    (message,) = telegram_emulator.sent(channel["id"])
+    assert message.text is not None and "Cũng đăng trên" not in message.text
+    assert [state for _, state, _ in copies(factory)] == ["dropped"]
