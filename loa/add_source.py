@@ -21,13 +21,17 @@ from typing import Any, TextIO, cast
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from ruamel.yaml.comments import CommentedMap
 
 from config.settings import Settings
-from config.yaml_append import append_source, render_entry
+from news.discovery.entries import (
+    best_score,
+    profile_entry,
+    proposed_yaml,
+    renamed,
+    write_proposal,
+)
 from news.discovery.model import Candidate, MethodScore, Proposal
 from news.errors import LoaError
-from news.text import slugify
 
 #: the fields of a score, in table order (news.discovery.model.SCORED_FIELDS)
 FIELD_LABELS = {
@@ -38,8 +42,6 @@ FIELD_LABELS = {
     "category": "category",
     "clean": "no chrome",
 }
-#: where the category entries' slug comments start, past the longest "name: name" line
-_CATEGORY_INDENT = 6
 
 Propose = Callable[..., Proposal]
 
@@ -50,65 +52,6 @@ def default_propose() -> Propose:
 
     module = importlib.import_module("news.discovery.propose")
     return cast(Propose, module.propose_source)
-
-
-def renamed(proposal: Proposal, name: str | None) -> Proposal:
-    """The proposal with its source (and a derived profile named after it) called `name`."""
-    if not name or proposal.source is None:
-        return proposal
-    source = dict(proposal.source)
-    old = source.get("name")
-    source["name"] = name
-    if proposal.profile is not None and source.get("profile") == old:
-        source["profile"] = name
-    profile = proposal.profile
-    if profile is not None and "name" in profile:
-        profile = {**profile, "name": source.get("profile", name)}
-    return dataclasses.replace(proposal, source=source, profile=profile)
-
-
-def source_entry(source: dict[str, Any]) -> CommentedMap:
-    """The source as written under ``sources:``, each category with its slug as a comment.
-
-    The slug is what routes and `/latest` match, so an editor sees at once
-    which routes a category will meet.
-    """
-    entry = CommentedMap(source)
-    categories = source.get("categories")
-    if isinstance(categories, dict) and categories:
-        commented = CommentedMap(categories)
-        width = max(len(f"{k}: {v}") for k, v in categories.items())
-        for key, value in categories.items():
-            slug = slugify(str(value))
-            if slug:
-                commented.yaml_add_eol_comment(slug, key, column=_CATEGORY_INDENT + width + 2)
-        entry["categories"] = commented
-    return entry
-
-
-def profile_entry(proposal: Proposal) -> dict[str, Any] | None:
-    """The derived profile as written under ``profiles:`` (``name:`` first), or None."""
-    if proposal.profile is None or proposal.source is None:
-        return None
-    name = str(proposal.source.get("profile") or proposal.source["name"])
-    return {"name": name, **{k: v for k, v in proposal.profile.items() if k != "name"}}
-
-
-def proposed_yaml(proposal: Proposal) -> str:
-    """The ``sources:`` (and ``profiles:``) YAML to paste into a config file."""
-    if proposal.source is None:
-        return ""
-    text = "sources:\n" + render_entry([source_entry(proposal.source)], indent=2)
-    profile = profile_entry(proposal)
-    if profile is not None:
-        text += "profiles:\n" + render_entry({profile["name"]: profile}, indent=2)
-    return text
-
-
-def write_proposal(proposal: Proposal, path: Path) -> None:
-    """Append the proposal to the config file at `path` (see config.yaml_append)."""
-    assert proposal.source is not None, "only a proposal with a source is written"
-    append_source(path, source_entry(proposal.source), profile_entry(proposal))
 
 
 # --- JSON -------------------------------------------------------------------------------
@@ -149,12 +92,6 @@ def proposal_json(proposal: Proposal) -> dict[str, Any]:
 
 
 # --- tables -----------------------------------------------------------------------------
-
-
-def best_score(proposal: Proposal, url: str) -> MethodScore | None:
-    """The best-scoring method on the candidate at `url`, if any was tried."""
-    scores = proposal.scores.get(url, ())
-    return max(scores, key=lambda s: s.score) if scores else None
 
 
 def print_proposal(proposal: Proposal, console: Console) -> None:
