@@ -100,7 +100,8 @@ class StoryEditor:
         # The line is on the post's last message (see bot.render.render_post).
         request = edits[-1]
         shown = links_shown([request])
-        sent = self.courier.send(chat, request, key=f"delivery-{delivery_id}-story-m{len(edits)}")
+        key = f"delivery-{delivery_id}-story-{now:%Y%m%d%H%M%S}"  # one outbox file per edit
+        sent = self.courier.send(chat, request, key=key)
         if sent.status in (SendStatus.SENT, SendStatus.UNCHANGED):
             pending = [copy_id for copy_id, state in due if state == StoryCopyState.PENDING]
             self._settle([link.copy_id for link in wanted[:shown]], dropping, pending)
