@@ -204,8 +204,9 @@ def _store(
             identity = reader_for(source_cfg.profile, settings.profiles).identity(url)
             article = map_category(article, source_cfg.categories)
         result = upsert_article(
-            session, article, source=source, identity=identity, page=page, checked_at=now
-        )
+            session, article, source=source, identity=identity, page=page, checked_at=now,
+            stories=settings.stories,
+        )  # fmt: skip
         if pushed:
             session.get_one(Article, result.article_id).pushed = True
     outcome = _OUTCOMES[result.outcome]

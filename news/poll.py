@@ -166,6 +166,7 @@ def _poll(
                 page=page,
                 checked_at=now,
                 listed_url=candidate.url,
+                stories=reading.stories,
             )
         if result.outcome is UpsertOutcome.NEW:
             report.new.append(result.article_id)

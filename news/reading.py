@@ -8,11 +8,11 @@ travel together as one :class:`SourceReading` (built from Settings by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from config.settings import SourceConfig
+from config.settings import SourceConfig, StoriesConfig
 from news.extract import ExtractedArticle, SiteReader
 from news.fetch import Fetcher, FetchResult
 
@@ -26,6 +26,8 @@ class SourceReading:
     reader: SiteReader
     tz: ZoneInfo
     summary_chars: int = 400
+    #: how stored articles are grouped into stories (settings.stories)
+    stories: StoriesConfig = field(default_factory=StoriesConfig)
 
     def article(self, page: FetchResult, *, now: datetime) -> ExtractedArticle:
         """Extract a fetched article page (raises ExtractionError, LegacyEncodingError)."""

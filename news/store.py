@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config.settings import StoriesConfig
 from news.db import utcnow
 from news.errors import ExtractionError
 from news.events import record_event
@@ -35,6 +36,7 @@ from news.models import (
     Source,
     SourceState,
 )
+from news.stories.grouping import assign_story, refingerprint
 from news.text import normalize_text, slugify
 from news.weburl import web_url, web_url_or_drop
 from ops.metrics import record_article
@@ -230,6 +232,7 @@ def upsert_article(
     page: FetchResult | None = None,
     checked_at: datetime | None = None,
     listed_url: str | None = None,
+    stories: StoriesConfig | None = None,
 ) -> UpsertResult:
     """Insert or update one article, matched by `identity` (default: canonical URL).
 
@@ -238,10 +241,14 @@ def upsert_article(
     conditional re-checks; `listed_url` is where the source's listing links
     it (the poll compares it next time). The caller's transaction commits (and
     then ``loa_articles_total`` counts a new or updated article).
+
+    `stories` (settings.stories; None: the defaults) groups copies across
+    sources: a new article is fingerprinted and given a story, an updated one
+    gets its fingerprint replaced and keeps its story (see news.stories).
     """
     result = _upsert(
         session, extracted, source=source, identity=identity, page=page,
-        checked_at=checked_at, listed_url=listed_url,
+        checked_at=checked_at, listed_url=listed_url, stories=stories or StoriesConfig(),
     )  # fmt: skip
     if result.outcome in (UpsertOutcome.NEW, UpsertOutcome.UPDATED):
         record_article(session, source.name if source else None, result.outcome.value)
@@ -257,6 +264,7 @@ def _upsert(
     page: FetchResult | None,
     checked_at: datetime | None,
     listed_url: str | None,
+    stories: StoriesConfig,
 ) -> UpsertResult:
     extracted = storable(extracted)
     identity = identity or extracted.canonical_url
@@ -279,6 +287,7 @@ def _upsert(
         )
         session.add(article)
         session.flush()
+        assign_story(session, article, stories)
         return UpsertResult(article.id, UpsertOutcome.NEW)
     if page is not None:
         existing.page_etag, existing.page_last_modified = page.etag, page.last_modified
@@ -299,6 +308,7 @@ def _upsert(
     existing.updated_at = utcnow()
     if withdrawn:
         _restore(session, existing)
+    refingerprint(session, existing, stories)
     return UpsertResult(existing.id, UpsertOutcome.UPDATED)
 
 

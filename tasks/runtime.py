@@ -143,6 +143,7 @@ class Runtime:
             self.reader(source),
             tz=self.settings.tz,
             summary_chars=self.settings.summary_chars,
+            stories=self.settings.stories,
         )
 
     def reader(self, source: SourceConfig) -> SiteReader:

@@ -1,0 +1,114 @@
+"""The fingerprint index: signatures and LSH band keys of stored articles.
+
+Finding an article's possible copies is one indexed query, whatever the
+table size: the article's :data:`~news.stories.fingerprint.BANDS` band keys go
+into ``band_key IN (...)`` with ``seen_at >= since`` on the
+``(band_key, seen_at)`` index. Only the few articles found (those sharing a
+band) have their signatures loaded and compared. Rows go with their article
+(``ON DELETE CASCADE``), so nothing here deletes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from news.models import Article, ArticleFingerprint, FingerprintBand
+from news.stories.fingerprint import Fingerprint, similarity
+
+__all__ = ["Match", "candidates", "matches", "store_fingerprint"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A stored article compared with a new one: how alike, and where it belongs."""
+
+    article_id: int
+    similarity: float
+    story_id: int | None
+    pinned: bool
+
+
+def store_fingerprint(
+    session: Session,
+    article_id: int,
+    fp: Fingerprint | None,
+    *,
+    source_id: int | None,
+    seen_at: datetime,
+) -> None:
+    """Store (or replace) an article's signature and band keys; None removes them.
+
+    Replacing is delete + insert: a corrected article's text changed, so its
+    bands did too, and 32 rows are cheaper to rewrite than to diff.
+    """
+    session.execute(delete(FingerprintBand).where(FingerprintBand.article_id == article_id))
+    session.execute(delete(ArticleFingerprint).where(ArticleFingerprint.article_id == article_id))
+    if fp is None:
+        return
+    session.execute(
+        insert(ArticleFingerprint).values(
+            article_id=article_id, source_id=source_id, signature=fp.signature, seen_at=seen_at
+        )
+    )
+    session.execute(
+        insert(FingerprintBand),
+        [{"article_id": article_id, "band_key": key, "seen_at": seen_at} for key in fp.bands],
+    )
+
+
+def candidates(
+    session: Session,
+    bands: Collection[int],
+    *,
+    since: datetime,
+    exclude_article_id: int | None = None,
+) -> list[int]:
+    """Ids of articles seen since `since` that share at least one band key with `bands`."""
+    query = select(FingerprintBand.article_id).distinct()
+    query = query.where(FingerprintBand.band_key.in_(list(bands)), FingerprintBand.seen_at >= since)
+    if exclude_article_id is not None:
+        query = query.where(FingerprintBand.article_id != exclude_article_id)
+    return list(session.scalars(query))
+
+
+def matches(
+    session: Session,
+    fp: Fingerprint,
+    *,
+    since: datetime,
+    exclude_source_id: int | None,
+    exclude_article_id: int | None = None,
+) -> list[Match]:
+    """The candidates of other sources with their similarity to `fp`, most alike first.
+
+    Articles without a source (an editor's /post of an unwatched site) are
+    another source to everyone: there is no telling them apart.
+    """
+    ids = candidates(session, fp.bands, since=since, exclude_article_id=exclude_article_id)
+    if not ids:
+        return []
+    query = (
+        select(
+            ArticleFingerprint.article_id,
+            ArticleFingerprint.signature,
+            Article.story_id,
+            Article.story_pinned,
+        )
+        .join(Article, Article.id == ArticleFingerprint.article_id)
+        .where(ArticleFingerprint.article_id.in_(ids))
+    )
+    if exclude_source_id is not None:
+        query = query.where(
+            (ArticleFingerprint.source_id != exclude_source_id)
+            | ArticleFingerprint.source_id.is_(None)
+        )
+    found = [
+        Match(article_id, similarity(fp.signature, sig), story_id, bool(pinned))
+        for article_id, sig, story_id, pinned in session.execute(query)
+    ]
+    return sorted(found, key=lambda m: (-m.similarity, m.article_id))
