@@ -16,6 +16,8 @@ from bot.i18n import t
 from config.settings import SourceConfig
 from news.editorial import FoundArticle, PauseInfo
 from news.status import SourceHealth, Status
+from news.stories.groups import StoryGroup
+from news.stories.split_view import SplitOutcome
 
 TITLE_CHARS = 120
 ERROR_CHARS = 300
@@ -44,8 +46,8 @@ def article_line(lang: str, article_id: int, title: str, state: str) -> str:
     )
 
 
-def found_article(lang: str, found: FoundArticle) -> str:
-    """An article with a link and where each generation of it went."""
+def found_article(lang: str, found: FoundArticle, group: StoryGroup | None = None) -> str:
+    """An article with a link, where each generation of it went, and its story's other copies."""
     head = article_line(lang, found.id, found.title, found.state)
     lines = [f'<a href="{escape(found.url, quote=True)}">{head}</a>']
     if found.posted:
@@ -58,7 +60,45 @@ def found_article(lang: str, found: FoundArticle) -> str:
         lines.append(t(lang, "ed_not_posted"))
     if found.readers:
         lines.append(t(lang, "ed_readers", count=found.readers))
+    if group is not None:
+        lines.append(story_line(lang, group, found.id))
     return "\n".join(lines)
+
+
+def story_line(lang: str, group: StoryGroup, article_id: int) -> str:
+    """``Same story: #5 baotinh, #7 chinhphu``, each copy a link to its page."""
+    copies = ", ".join(
+        f'<a href="{escape(m.url, quote=True)}">#{m.article_id} {escape(m.source or "?")}</a>'
+        for m in group.others(article_id)
+    )
+    return t(lang, "ed_story_line", copies=copies)
+
+
+def split_text(lang: str, outcome: SplitOutcome) -> str:
+    """What a split did: the article's own story now, new posts, posts losing its link."""
+    if not outcome.split:
+        return t(lang, "ed_split_alone", id=outcome.article_id)
+    lines = [t(lang, "ed_split_done", id=outcome.article_id, story=outcome.story_id)]
+    if outcome.new_posts:
+        lines.append(t(lang, "ed_split_posts", chats=_chats_and_readers(lang, outcome.new_posts)))
+    else:
+        lines.append(t(lang, "ed_split_no_posts"))
+    if outcome.edited:
+        lines.append(t(lang, "ed_split_edits", chats=_chats_and_readers(lang, outcome.edited)))
+    if outcome.replanned:
+        ids = ", ".join(f"#{i}" for i in outcome.replanned)
+        lines.append(t(lang, "ed_split_replanned", ids=ids))
+    return "\n".join(lines)
+
+
+def _chats_and_readers(lang: str, chats: Sequence[str]) -> str:
+    """Channels and groups by name (escaped), readers' private chats only counted."""
+    named = sorted({c for c in chats if not c.isdigit()})
+    readers = len({c for c in chats if c.isdigit()})
+    parts = [escape(c) for c in named]
+    if readers:
+        parts.append(t(lang, "ed_split_readers", count=readers))
+    return ", ".join(parts)
 
 
 def chat_list(chats: Sequence[str]) -> str:

@@ -7,6 +7,8 @@ Data formats, all within Telegram's 64 bytes:
                                      latest generation when asked, so a second
                                      tap (or an old question) republishes nothing
 - ``ed:wdy:<id>``                    withdraw, confirmed
+- ``ed:sp:<id>``                     split the article out of its story (under /find
+                                     results; a second tap finds it alone: no change)
 - ``ed:retry`` / ``ed:resume``       /status actions: retry failed, resume all
 - ``ed:no``                          cancel
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Container
 from html import escape
 
 from sqlalchemy.orm import Session
@@ -37,7 +40,8 @@ from news import editorial
 from news.errors import LoaError
 from news.models import Article, Source
 from news.routing import chats_for
-from tasks.actions import dispatch_publish, dispatch_withdrawn
+from news.stories.split_view import SplitOutcome, split_outcome
+from tasks.actions import dispatch_publish, dispatch_withdrawn, split_story_article
 
 log = logging.getLogger(__name__)
 PATTERN = r"^ed:"
@@ -48,6 +52,7 @@ MAX_CALLBACK_BYTES = 64
 _OFFER = re.compile(r"ed:rp:(\d{1,10})")
 _REPUBLISH = re.compile(r"ed:rpy:(\d{1,10}):(\d{1,6})(?::(\S{1,40}))?")
 _WITHDRAW = re.compile(r"ed:wdy:(\d{1,10})")
+_SPLIT = re.compile(r"ed:sp:(\d{1,10})")
 Keyboard = list[list[InlineKeyboardButton]]
 
 
@@ -64,6 +69,30 @@ def republish_data(article_id: int, generation: int, chat: str | None) -> str | 
 
 def withdraw_data(article_id: int) -> str:
     return f"ed:wdy:{article_id}"
+
+
+def split_data(article_id: int) -> str:
+    return f"ed:sp:{article_id}"
+
+
+def find_keyboard(
+    language: str, found: list[editorial.FoundArticle], grouped: Container[int]
+) -> Keyboard:
+    """Under /find results: Republish for each live article, and Split for a grouped one."""
+    keyboard = []
+    for item in found:
+        if item.state == "withdrawn":
+            continue
+        row = [
+            InlineKeyboardButton(
+                t(language, "ed_button_republish", id=item.id), callback_data=offer_data(item.id)
+            )
+        ]
+        if item.id in grouped:
+            label = t(language, "ed_button_split", id=item.id)
+            row.append(InlineKeyboardButton(label, callback_data=split_data(item.id)))
+        keyboard.append(row)
+    return keyboard
 
 
 def refused(language: str, exc: LoaError | str) -> str:
@@ -138,7 +167,7 @@ def check_channels(d: Deps, chats: list[str]) -> list[ChannelCheck]:
 
 @editor_only
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Act on an editor's tap: offer, republish, withdraw, retry, resume or cancel."""
+    """Act on an editor's tap: offer, republish, withdraw, split, retry, resume or cancel."""
     query = update.callback_query
     assert query is not None
     data, language, d = query.data or "", lang(update, context), deps(context)
@@ -156,6 +185,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif (match := _WITHDRAW.fullmatch(data)) is not None:
         await query.answer()
         await _settle(update, await _withdraw(update, d, language, int(match[1])))
+    elif (match := _SPLIT.fullmatch(data)) is not None:
+        await query.answer()
+        await _settle(update, await _split(update, d, language, int(match[1])))
     elif data == RETRY:
         count = await asyncio.to_thread(retry_now, d)
         await query.answer(t(language, "ed_retried", count=count))
@@ -204,6 +236,24 @@ async def _withdraw(update: Update, d: Deps, language: str, article_id: int) -> 
         return refused(language, exc)
     await asyncio.to_thread(dispatch_withdrawn, article_id, settings=d.settings, factory=d.factory)
     return t(language, "ed_withdrawn", id=article_id)
+
+
+async def _split(update: Update, d: Deps, language: str, article_id: int) -> str:
+    """Split the article out of its story (tasks.actions: the sends and edits enqueued)."""
+    user = update.effective_user
+
+    def split() -> SplitOutcome:
+        result = split_story_article(
+            d.settings, article_id, by=user.id if user else None, factory=d.factory
+        )
+        return split_outcome(d.factory, result)
+
+    try:
+        outcome = await asyncio.to_thread(split)
+    except LoaError as exc:  # an unknown article
+        return refused(language, exc)
+    log.info("article %s split out of its story by %s", article_id, user.id if user else "?")
+    return views.split_text(language, outcome)
 
 
 async def _settle(update: Update, text: str) -> None:

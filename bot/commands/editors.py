@@ -38,6 +38,7 @@ from news.models import Delivery, PauseKind
 from news.pauses import paused_sources
 from news.status import current_status
 from news.store import transient_article
+from news.stories.groups import groups_of_articles
 from news.weburl import web_url
 from tasks.actions import dispatch_feed_rebuild, dispatch_fixes, dispatch_publish, poll_now
 
@@ -77,7 +78,7 @@ async def republish_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 @editor_only
 async def find_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/find <words>: articles with id, state and where each went; a Republish button each."""
+    """/find <words>: articles, where each went, their story's copies; Republish and Split."""
     language, words = lang(update, context), " ".join(args_of(context))
     if not words.strip():
         await reply(update, escape(t(language, "ed_usage_find")))
@@ -87,19 +88,11 @@ async def find_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not found:
         await reply(update, t(language, "ed_find_none", query=query))
         return
+    with deps(context).factory() as session:  # the story groups of two or more they are in
+        groups = groups_of_articles(session, [item.id for item in found])
     lines = [f"<b>{t(language, 'ed_find_title', query=query)}</b>"]
-    lines += [views.found_article(language, item) for item in found]
-    keyboard = [
-        [
-            InlineKeyboardButton(
-                t(language, "ed_button_republish", id=item.id),
-                callback_data=buttons.offer_data(item.id),
-            )
-        ]
-        for item in found
-        if item.state != "withdrawn"
-    ]
-    await reply(update, "\n\n".join(lines), keyboard)
+    lines += [views.found_article(language, item, groups.get(item.id)) for item in found]
+    await reply(update, "\n\n".join(lines), buttons.find_keyboard(language, found, groups))
 
 
 @editor_only
