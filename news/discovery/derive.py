@@ -73,6 +73,8 @@ _BODY_TAGS = frozenset({"div", "article", "section", "td", "main", "span", "tabl
 _PARAGRAPH = 50  # characters: a line this long (and no link) is article text
 #: What a character of other text (menus, captions, links) costs a body candidate.
 _OTHER_TEXT_COST = 0.5
+_MAX_DROPS = 12
+_INLINE = frozenset({"a", "b", "strong", "em", "i", "u", "font", "label"})
 
 
 def derive_profile(
@@ -112,8 +114,9 @@ def derive_profile(
     category = _pick_short(marks, roots, _CATEGORY_HINT, links=True) or _pick_short(
         marks, roots, _SECTION_HINT, links=True
     )
-    author = _pick_short(marks, roots, _AUTHOR_HINT, links=False)
-    keep = [m for m in (title, date, lead, category, author) if m is not None]
+    keep = [m for m in (title, date, lead, category) if m is not None]
+    drop = _pick_drop(roots, body, keep)
+    author = _pick_short(_outside(marks, roots, drop), roots, _AUTHOR_HINT, links=False)
     urls = [page.url for page, _, _ in parsed]
     pattern = id_pattern(urls)
     try:
@@ -126,7 +129,7 @@ def derive_profile(
             category=category.css if category else None,
             author=author.css if author else None,
             image=_pick_image(roots, body),
-            drop=_pick_drop(roots, body, keep),
+            drop=drop,
             article_id_pattern=pattern,
             links=derive_links(listing, urls, pattern) if listing is not None else None,
         )
@@ -302,22 +305,28 @@ def _pick_short(
 ) -> Landmark | None:
     """A category or author: a short text in an element the template names so.
 
-    For a category, a container (a breadcrumb) stands for its first link that
-    is not the home page's.
+    For a category, a container holding links (a breadcrumb) stands for its
+    first link; that link may not be the home page's.
     """
     for mark in marks:
         if not hint.search(mark.names) or mark.tag == "meta":
             continue
         if links and mark.tag != "a":
-            inner = landmark(roots, f"{mark.css} a")
-            if inner is None:
-                continue
-            mark = inner
-        if all(0 < len(t) <= 60 and len(t.split()) <= 8 for t in mark.texts) and not any(
-            fold(t) in _HOME for t in mark.texts
-        ):
+            mark = landmark(roots, f"{mark.css} a") or mark
+        if all(_one_name(t) for t in mark.texts):
             return mark
     return None
+
+
+def _one_name(text: str) -> bool:
+    """A section's or a person's name: short, not the home link, not a whole trail."""
+    folded = fold(text)
+    return (
+        0 < len(text) <= 60
+        and len(text.split()) <= 8
+        and not any(folded.startswith(home) for home in _HOME)
+        and "»" not in text
+    )
 
 
 def _pick_image(roots: Sequence[Any], body: Landmark) -> str | None:
@@ -342,28 +351,50 @@ def _chrome_names(el: Any) -> list[str]:
     return names
 
 
+def _outside(
+    marks: Sequence[Landmark], roots: Sequence[Any], drop: Sequence[str]
+) -> list[Landmark]:
+    """The landmarks no dropped element holds (a commenter's name is no byline)."""
+    dropped = [m for root in roots for css in drop for m in select_all(root, css)]
+    return [
+        mark for mark in marks if not any(_inside(el, d) for el in mark.elements for d in dropped)
+    ]
+
+
 def _pick_drop(roots: Sequence[Any], body: Landmark, keep: Sequence[Landmark]) -> list[str]:
-    """Chrome inside the body: elements named like it, or mostly links, on every page."""
-    found: dict[str, int] = {}
+    """Chrome inside the body: CSS paths whose every element there is named like chrome
+    (share, related, comment...), mostly links, or a chrome line ("Lượt xem: 508")."""
+    # per CSS path in the bodies: [elements that look like chrome, elements]
+    tally: dict[str, list[int]] = {}
     for body_el in body.elements:
-        seen: set[str] = set()
         for el in body_el.iterdescendants():
-            if not isinstance(el.tag, str):
-                continue
+            if not isinstance(el.tag, str) or el.tag.lower() in _INLINE:
+                continue  # a link or a bold word inside a sentence is the sentence's
             text = element_text(el)
             link_chars = sum(len(element_text(a)) for a in el.iter("a"))
-            chrome = bool(text) and (link_chars >= 0.6 * len(text) or is_chrome_line(text))
+            chrome = not text or link_chars >= 0.6 * len(text) or is_chrome_line(text)
             for css in _chrome_names(el):
-                if css not in seen and (chrome or _CHROME_HINT.search(css)):
-                    seen.add(css)
-                    found[css] = found.get(css, 0) + 1
+                counts = tally.setdefault(css, [0, 0])
+                counts[0] += chrome or bool(_CHROME_HINT.search(css))
+                counts[1] += 1
+    found = [
+        css
+        for css, (chrome, total) in tally.items()
+        if chrome == total and any(element_text(m) for r in roots for m in select_all(r, css))
+    ]  # an empty element takes nothing away: no drop
     kept = [el for mark in keep for el in mark.elements]
-    drops: list[str] = []
+    chosen: list[tuple[str, list[Any]]] = []
     for css in found:
         matches = [m for root in roots for m in select_all(root, css)]
         if any(_inside(k, m) for m in matches for k in kept):
             continue  # would take the title, the date or the lead with it
         if any(_inside(b, m) for m in matches for b in body.elements):
             continue
-        drops.append(css)
-    return drops[:12]
+        chosen.append((css, matches))
+    taken = [m for _, matches in chosen for m in matches]
+    drops = [
+        css
+        for css, matches in chosen
+        if not all(any(t is not m and _inside(m, t) for t in taken) for m in matches)
+    ]  # an element inside another dropped one goes with it
+    return drops[:_MAX_DROPS]

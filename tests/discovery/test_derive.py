@@ -63,6 +63,7 @@ def test_a_profile_derived_from_three_articles_reads_the_others(site: str) -> No
         stated = article.published_at.isoformat() if article.published_at else None
         assert stated == expected["published_at"], entry["path"]
         assert article.summary.startswith(expected["lead_first_words"]), entry["path"]
+        assert article.category == expected["category"], entry["path"]
 
     others = {k: v for k, v in BUILTIN_PROFILES.items() if k != entries[0]["profile"]}
     scores = score_methods(
