@@ -97,7 +97,7 @@ def propose_source(
         site.note(f"articles of {candidate.url}", _score_line(scores.get(candidate.url, ())))
     derived: SiteProfile | None = None
     if not any(s and s[0].score >= GOOD_SCORE for s in scores.values()):
-        name = _source_name(url, settings)
+        name = source_name(url, settings)
         derived = _derive(ranked, samples, site, name, profiles, settings.tz, now)
         if derived is not None:
             profiles[derived.name] = derived
@@ -272,7 +272,7 @@ def _source(
     categories += found.categories
     names = list(dict.fromkeys(c for c in categories if slugify(c)))
     source: dict[str, Any] = {
-        "name": _source_name(url, settings),
+        "name": source_name(url, settings),
         "kind": _SOURCE_KIND.get(chosen.kind, "html"),
         "url": chosen.url,
     }
@@ -294,7 +294,7 @@ def poll_interval(dates: list[datetime]) -> int:
     return next((every for most, every in _INTERVALS if gap <= most), _SLOW_INTERVAL)
 
 
-def _source_name(url: str, settings: Settings) -> str:
+def source_name(url: str, settings: Settings) -> str:
     """A source name from the site's host ("baolang" for baolang.test), unique in `settings`.
 
     A site served from a directory of an IP address (a test server, an intranet
