@@ -173,18 +173,23 @@ def recent_groups(
 
     One aggregate over the window's range of ``ix_articles_first_seen`` (a
     story's copies arrive within hours of each other, so the window holds
-    them), then the top groups' members through ``ix_articles_story_id``.
+    them), then the top groups' members through ``ix_articles_story_id``. The
+    group key is ``coalesce(story_id, 0)``, not the bare column: grouping by
+    it (or filtering ``story_id IS NOT NULL``) lets SQLite walk the whole story
+    index instead of the window (32 ms against 8 at 100,000 articles,
+    bench/story_views.py).
     """
     since = (now or utcnow()) - timedelta(hours=hours)
-    newest = func.max(Article.first_seen_at)
-    rows = session.execute(
-        select(Article.story_id, func.count(), newest)
-        .where(Article.first_seen_at >= since, Article.story_id.is_not(None))
-        .group_by(Article.story_id)
+    key = func.coalesce(Article.story_id, 0)
+    found = session.execute(
+        select(key, func.count(), func.max(Article.first_seen_at))
+        .where(Article.first_seen_at >= since)
+        .group_by(key)
         .having(func.count() >= 2)
-    ).all()
+    )
+    rows = [(int(story_id), int(n), seen) for story_id, n, seen in found if story_id]
     ordered = sorted(rows, key=lambda r: (r[2], r[0]), reverse=True)
-    top_ids = [story_id for story_id, _, _ in ordered[: max(0, limit)] if story_id is not None]
+    top_ids = [story_id for story_id, _, _ in ordered[: max(0, limit)]]
     groups = story_groups(session, top_ids)
     return RecentStories(
         hours=hours,

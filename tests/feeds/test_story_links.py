@@ -152,3 +152,47 @@ def test_a_copy_joining_rebuilds_the_feeds_of_the_older_copies(
     assert {"source/tinhuy.json", "category/chinh-tri.json", "source/tinhuy.atom"} <= set(changed)
     own = json_items(factory, "category/chinh-tri.json")
     assert own["http://tinhuy.test/tin/1.html"]["_loa"]["also_on"][0]["source"] == "baotinh"  # type: ignore[index]
+
+
+def test_the_grouping_of_a_real_republished_copy_shows_in_the_feeds(
+    factory: sessionmaker[Session],
+) -> None:
+    """No story set by hand: the province's newspaper republishes the portal's article."""
+    body = (
+        "Sáng nay, Ban Thường vụ Tỉnh ủy tổ chức hội nghị tổng kết công tác tuyên giáo năm "
+        "2026 và triển khai nhiệm vụ năm 2027. Hội nghị đánh giá các kết quả nổi bật, trong đó "
+        "có việc đưa tin kịp thời về các sự kiện chính trị của tỉnh, phát triển báo chí số và "
+        "tăng cường thông tin cơ sở ở vùng sâu, vùng xa.\n"
+        "Phát biểu chỉ đạo, đồng chí Phó Bí thư Thường trực Tỉnh ủy đề nghị các cơ quan tiếp "
+        "tục đổi mới nội dung và phương thức tuyên truyền, gắn với chuyển đổi số."
+    )
+    cfg = settings()
+    original = replace(
+        extracted(1, title="Tổng kết công tác tuyên giáo năm 2026", body=body),
+        url="http://tinhuy.test/tin/1.html", canonical_url="http://tinhuy.test/tin/1.html",
+    )  # fmt: skip
+    copy = replace(
+        original,
+        title="Tỉnh ủy tổng kết công tác tuyên giáo năm 2026",
+        url="http://baotinh.test/bai/9.html",
+        canonical_url="http://baotinh.test/bai/9.html",
+    )
+    with factory.begin() as session:
+        source = get_or_create_source(
+            session, name="tinhuy", kind="html", url="http://tinhuy.test/"
+        )
+        upsert_article(session, original, source=source, stories=cfg.stories)
+    rebuild_all(factory, cfg)
+    with factory.begin() as session:
+        source = get_or_create_source(session, name="baotinh", kind="html", url="http://bt.test/")
+        second = upsert_article(session, copy, source=source, stories=cfg.stories).article_id
+    assert second is not None
+    rebuild_scope(factory, cfg, FeedScope(frozenset({"baotinh"}), frozenset({second})))
+    own = json_items(factory, "source/tinhuy.json")["http://tinhuy.test/tin/1.html"]
+    assert own["_loa"]["also_on"] == [  # type: ignore[index]
+        {
+            "url": "http://baotinh.test/bai/9.html",
+            "title": "Tỉnh ủy tổng kết công tác tuyên giáo năm 2026",
+            "source": "baotinh",
+        }
+    ]
