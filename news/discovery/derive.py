@@ -39,9 +39,10 @@ from config.profiles import SiteProfile
 from news.discovery.landmarks import (
     Landmark,
     common_landmarks,
-    element_text,
+    css_names,
     fold,
     landmark,
+    quick_text,
     select_all,
 )
 from news.discovery.links import derive_links, id_pattern
@@ -74,6 +75,9 @@ _PARAGRAPH = 50  # characters: a line this long (and no link) is article text
 #: What a character of other text (menus, captions, links) costs a body candidate.
 _OTHER_TEXT_COST = 0.5
 _MAX_DROPS = 12
+#: Elements (in document order) within which a date counts as the title's.
+_NEAR_TITLE = 300
+_RELATIVE = re.compile(r"\btruoc\b|vua xong|hom qua|hom nay")
 _INLINE = frozenset({"a", "b", "strong", "em", "i", "u", "font", "label"})
 
 
@@ -110,7 +114,7 @@ def derive_profile(
     body = _pick_body(marks, roots, [m for m in (title, lead) if m is not None])
     if body is None:
         return None
-    date = _pick_date(marks, tz, moment)
+    date = _pick_date(marks, roots, title, tz, moment)
     category = _pick_short(marks, roots, _CATEGORY_HINT, links=True) or _pick_short(
         marks, roots, _SECTION_HINT, links=True
     )
@@ -153,22 +157,26 @@ def _similarity(candidate: str, reference: str) -> float:
         return 0.0
     if a == b:
         return 1.0
+    if len(a.split()) >= 3 and len(b.split()) >= 3 and (a.startswith(b) or b.startswith(a)):
+        return max(0.8, min(len(a), len(b)) / max(len(a), len(b)))  # "Headline: Tin, Video"
     if a in b or b in a:
         return min(len(a), len(b)) / max(len(a), len(b))
     words_a, words_b = set(a.split()), set(b.split())
     return len(words_a & words_b) / len(words_a | words_b)
 
 
-def _headline(root: Any) -> str:
-    """What the page says its headline is: og:title, else the longest part of <title>."""
-    stated = meta(root, "og:title", "twitter:title")
-    if stated:
-        return stated
+def _headlines(root: Any) -> list[str]:
+    """What the page says its headline is: og:title, and the parts of <title> (3+ words).
+
+    Both, because either can be the site's slogan on its own: some CMSs print
+    one og:title on every page, others put the site first in <title>.
+    """
+    found = [meta(root, "og:title", "twitter:title")]
     titles = root.xpath("//title")
-    if not titles:
-        return ""
-    parts = re.split(r"\s+[-|–—:»]\s+", titles[0].text_content())
-    return max(parts, key=len).strip()
+    if titles:
+        parts = re.split(r"\s+[-|–—:»]\s+", titles[0].text_content())
+        found.extend(part.strip() for part in parts if len(part.split()) >= 3)
+    return [text for text in found if text]
 
 
 def _best(
@@ -182,14 +190,17 @@ def _best(
 
 
 def _pick_title(marks: Sequence[Landmark], roots: Sequence[Any]) -> Landmark | None:
-    headlines = [_headline(root) for root in roots]
+    headlines = [_headlines(root) for root in roots]
 
     def score(mark: Landmark) -> float:
         if mark.tag == "meta" or not mark.varies:
             return -1.0
         if any(not 5 <= len(t) <= 300 for t in mark.texts):
             return -1.0
-        match = sum(map(_similarity, mark.texts, headlines)) / len(roots)
+        match = sum(
+            max((_similarity(text, h) for h in stated), default=0.0)
+            for text, stated in zip(mark.texts, headlines, strict=True)
+        ) / len(roots)
         if not any(headlines) and mark.tag in ("h1", "h2"):
             match = 0.7
         bonus = 0.15 * (mark.tag == "h1") + 0.1 * bool(_TITLE_HINT.search(mark.names))
@@ -202,14 +213,21 @@ def _stated_date(el: Any, text: str) -> str:
     return str(el.get("datetime") or el.get("content") or "") or text
 
 
-def _pick_date(marks: Sequence[Landmark], tz: ZoneInfo, now: datetime) -> Landmark | None:
+def _pick_date(
+    marks: Sequence[Landmark], roots: Sequence[Any], title: Landmark, tz: ZoneInfo, now: datetime
+) -> Landmark | None:
+    """A date on every page, different on each: with a time of day, named like a date,
+    short, and near the title (sidebars and comment lists print dates too) preferred."""
+    positions = [{el: i for i, el in enumerate(root.iter())} for root in roots]
+    title_at = [pos.get(el, 0) for pos, el in zip(positions, title.elements, strict=True)]
+
     def score(mark: Landmark) -> float:
         if any(len(t) > 120 for t in mark.texts):
             return -1.0
         moments = []
         for el, text in zip(mark.elements, mark.texts, strict=True):
-            if looks_like_header_clock(text):
-                return -1.0
+            if looks_like_header_clock(text) or _RELATIVE.search(fold(text)):
+                return -1.0  # the page's clock, or "3 giờ trước": no publication moment
             parsed = parse_vietnamese_datetime(_stated_date(el, text), now=now, tz=tz)
             if parsed is None:
                 return -1.0
@@ -218,7 +236,12 @@ def _pick_date(marks: Sequence[Landmark], tz: ZoneInfo, now: datetime) -> Landma
             return -1.0  # the same moment on every page: the frame's clock
         timed = sum((m.hour, m.minute) != (0, 0) for m in moments) / len(moments)
         shortness = 0.1 * (1 - min(max(len(t) for t in mark.texts), 120) / 120)
-        return timed + 0.2 * bool(_DATE_HINT.search(mark.names)) + shortness
+        distance = max(
+            abs(pos.get(el, 0) - at)
+            for pos, el, at in zip(positions, mark.elements, title_at, strict=True)
+        )
+        near = 0.4 * max(0.0, 1 - distance / _NEAR_TITLE)
+        return timed + 0.2 * bool(_DATE_HINT.search(mark.names)) + shortness + near
 
     return _best(marks, score, 0.0)
 
@@ -259,6 +282,8 @@ def _pick_body(
     for index, mark in enumerate(marks):
         if mark.tag not in _BODY_TAGS or not mark.varies:
             continue
+        if any(len(t) < 0.3 * page for t, page in zip(mark.texts, pages_total, strict=True)):
+            continue  # too little text to hold the article's (cheap test first)
         counts = [_paragraph_chars(el, li) for el, li in zip(mark.elements, linked, strict=True)]
         if min(c[0] / t for c, t in zip(counts, pages_total, strict=True)) < 0.3:
             continue
@@ -337,20 +362,6 @@ def _pick_image(roots: Sequence[Any], body: Landmark) -> str | None:
     return None
 
 
-def _chrome_names(el: Any) -> list[str]:
-    tag = str(el.tag).lower()
-    names = []
-    ident = str(el.get("id") or "")
-    if re.fullmatch(r"[A-Za-z_][\w-]*", ident) and not re.search(r"\d{3,}", ident):
-        names.append(f"{tag}#{ident}")
-    names.extend(
-        f"{tag}.{c}"
-        for c in str(el.get("class") or "").split()
-        if re.fullmatch(r"[A-Za-z_][\w-]*", c) and not re.search(r"\d{3,}", c)
-    )
-    return names
-
-
 def _outside(
     marks: Sequence[Landmark], roots: Sequence[Any], drop: Sequence[str]
 ) -> list[Landmark]:
@@ -370,17 +381,17 @@ def _pick_drop(roots: Sequence[Any], body: Landmark, keep: Sequence[Landmark]) -
         for el in body_el.iterdescendants():
             if not isinstance(el.tag, str) or el.tag.lower() in _INLINE:
                 continue  # a link or a bold word inside a sentence is the sentence's
-            text = element_text(el)
-            link_chars = sum(len(element_text(a)) for a in el.iter("a"))
+            text = quick_text(el)
+            link_chars = sum(len(quick_text(a)) for a in el.iter("a"))
             chrome = not text or link_chars >= 0.6 * len(text) or is_chrome_line(text)
-            for css in _chrome_names(el):
+            for css in css_names(el):
                 counts = tally.setdefault(css, [0, 0])
                 counts[0] += chrome or bool(_CHROME_HINT.search(css))
                 counts[1] += 1
     found = [
         css
         for css, (chrome, total) in tally.items()
-        if chrome == total and any(element_text(m) for r in roots for m in select_all(r, css))
+        if chrome == total and any(quick_text(m) for r in roots for m in select_all(r, css))
     ]  # an empty element takes nothing away: no drop
     kept = [el for mark in keep for el in mark.elements]
     chosen: list[tuple[str, list[Any]]] = []

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
 from news.extract.page import block_lines
@@ -24,9 +25,11 @@ from news.text import fold_diacritics, normalize_text
 __all__ = [
     "Landmark",
     "common_landmarks",
+    "css_names",
     "element_text",
     "fold",
     "landmark",
+    "quick_text",
     "select_all",
     "select_first",
 ]
@@ -36,6 +39,8 @@ __all__ = [
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 _VARYING = re.compile(r"\d{3,}")
 #: Elements worth a landmark even without a class or an id (their parent's name goes first).
+_SPACES = re.compile(r"[\s\u200b\ufeff]+")
+_TAG = re.compile(r"^[a-z][a-z0-9]*$")
 _BARE = frozenset({"h1", "h2", "h3", "time", "article"})
 _SKIP = frozenset({"html", "head", "script", "style", "link", "br", "hr", "input", "option"})
 
@@ -85,9 +90,20 @@ def element_text(el: Any) -> str:
     return normalize_text(" ".join(line.text for line in block_lines(el)))
 
 
-def _names(el: Any) -> list[str]:
+def quick_text(el: Any) -> str:
+    """The element's text with whitespace collapsed: cheap, for measuring and comparing.
+
+    Unlike :func:`element_text` it does not lay the text out in lines, so it
+    costs one pass over the subtree, not one per line; the page is NFC already.
+    """
+    return _SPACES.sub(" ", " ".join(el.itertext())).strip()
+
+
+def css_names(el: Any) -> list[str]:
     """The CSS paths naming `el` by its own tag, id and classes."""
     tag = el.tag.lower()
+    if not _TAG.match(tag):
+        return []  # "fb:like", "g:plusone": no CSS type selector names them
     found: list[str] = []
     ident = str(el.get("id") or "").strip()
     if ident and _NAME.match(ident) and not _VARYING.search(ident):
@@ -105,13 +121,13 @@ def _paths(root: Any) -> Iterator[str]:
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag.lower() in _SKIP:
             continue
-        own = _names(el)
+        own = css_names(el)
         yield from own
         if el.tag.lower() in _BARE:
             yield el.tag.lower()
             parent = el.getparent()
             if parent is not None and isinstance(parent.tag, str):
-                for name in _names(parent):
+                for name in css_names(parent):
                     yield f"{name} > {el.tag.lower()}"
     for meta in root.iter("meta"):
         prop = str(meta.get("property") or meta.get("itemprop") or "").strip()
@@ -123,7 +139,7 @@ def _paths(root: Any) -> Iterator[str]:
 def _text_of(el: Any) -> str:
     if el.tag == "meta":
         return normalize_text(str(el.get("content") or ""))
-    return element_text(el)
+    return quick_text(el)
 
 
 def common_landmarks(roots: Sequence[Any], *, limit: int = 4000) -> list[Landmark]:
@@ -139,7 +155,10 @@ def common_landmarks(roots: Sequence[Any], *, limit: int = 4000) -> list[Landmar
 
 def landmark(roots: Sequence[Any], css: str) -> Landmark | None:
     """`css` as a landmark of `roots`: None unless every page has it."""
-    elements = [el for root in roots if (el := select_first(root, css)) is not None]
+    try:
+        elements = [el for root in roots if (el := select_first(root, css)) is not None]
+    except SelectorError:
+        return None  # a name cssselect cannot read after all
     if not elements or len(elements) < len(roots):
         return None
     return Landmark(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from news.discovery.landmarks import select_all
+from news.discovery.landmarks import css_names, select_all
 from news.discovery.model import SamplePage
 from news.errors import SourceError
 from news.extract.page import link_base, page_text, parse_html
@@ -30,8 +30,6 @@ _PATH_PATTERNS = (
     r"/(\d{4,})/?$",
 )
 _MIN_LINKS = 3
-_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
-_VARYING = re.compile(r"\d{3,}")
 
 
 def id_pattern(urls: Sequence[str]) -> str | None:
@@ -65,18 +63,14 @@ def _article_like(url: str, host: str, samples: Sequence[str], pattern: str | No
 
 
 def _container_names(anchor: Any) -> list[str]:
-    """CSS paths of the anchor's nearest named ancestors (up to three levels up)."""
-    names: list[str] = []
+    """CSS paths of the anchor and its nearest named ancestors (up to three levels up)."""
+    names = css_names(anchor)
     for level, el in enumerate(anchor.iterancestors()):
         if level >= 3 or not isinstance(el.tag, str) or el.tag.lower() in ("body", "html"):
             break
-        tag = el.tag.lower()
-        classes = [c for c in str(el.get("class") or "").split() if _NAME.match(c)]
-        names.extend(f"{tag}.{c}" for c in classes if not _VARYING.search(c))
-        if tag in ("h2", "h3", "h4") and not classes:
-            names.append(tag)
-    own = [c for c in str(anchor.get("class") or "").split() if _NAME.match(c)]
-    names.extend(f"a.{c}" for c in own if not _VARYING.search(c))
+        names.extend(css_names(el))
+        if el.tag.lower() in ("h2", "h3", "h4") and not el.get("class"):
+            names.append(el.tag.lower())
     return names
 
 

@@ -224,8 +224,10 @@ def chrome_ratio(body: str, link_texts: frozenset[str]) -> float:
 
 def is_chrome_line(text: str) -> bool:
     """A short line carrying a phrase CMSs print around articles ("Lượt xem", "Chia sẻ")."""
+    if len(text) > _SHORT_LINE:
+        return False
     folded = _fold(text)
-    return len(text) <= _SHORT_LINE and any(p in folded for p in _CHROME_PHRASES)
+    return any(p in folded for p in _CHROME_PHRASES)
 
 
 def _clean_score(article: ExtractedArticle, facts: PageFacts) -> float:

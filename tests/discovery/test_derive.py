@@ -135,3 +135,24 @@ def test_the_article_id_shape_is_what_the_urls_share() -> None:
     )
     assert id_pattern(["https://a.vn/2023/03/le-hoi", "https://a.vn/2023/03/mua-hoa"]) is None
     assert id_pattern(["https://a.vn/a-7.html", "https://a.vn/b-7.html"]) is None
+
+
+@pytest.mark.skipif(not VI_INDEX, reason="vi-news corpus not available")
+def test_one_real_page_alone_still_gives_its_title_and_mostly_its_date() -> None:
+    """With one page nothing tells the frame from the article; the headline and the
+    nearness of the date to the title still find them on most real sites."""
+    entries = [e for e in VI_INDEX.values() if e["kind"] == "article"]
+    titles = dates = dated = 0
+    for entry in entries:
+        page = vi_news_page(entry)
+        derived = derive_profile([page], name="derived", tz=TZ, now=VI_NEWS_NOW)
+        assert derived is not None, entry["file"]
+        article = _read(derived, page, VI_NEWS_NOW)
+        titles += article.title == entry["title"]
+        if entry["published"]:
+            dated += 1
+            # minutes: a meta datePublished states seconds the page does not print
+            stated = article.published_at.replace(second=0) if article.published_at else None
+            dates += stated is not None and stated.isoformat() == entry["published"]["iso"]
+    assert titles == len(entries)
+    assert dates >= dated - 1  # tinhte (a forum thread: a later post's date) misses
