@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.corrections import Corrector, stale_deliveries
 from bot.limiter import Limits, TelegramLimiter
 from bot.publisher import Publisher
-from bot.render import RenderOptions, render_post
+from bot.render import RenderOptions, render_edits, render_post
 from bot.senders import TelegramSender
 from bot.story_edits import EditStatus, StoryEditor
 from config.loader import load_settings
@@ -355,3 +355,23 @@ def test_a_withdrawn_copy_leaves_the_post(
     (message,) = telegram_emulator.sent(channel["id"])
     assert message.text is not None and "Cũng đăng trên" not in message.text
     assert [state for _, state, _ in copies(factory)] == ["dropped"]
+
+
+def test_photo_posts_carry_the_line_on_the_message_with_the_full_text() -> None:
+    opts = RenderOptions(tz=ZoneInfo("Asia/Ho_Chi_Minh"), send_mode="photo")
+    article = Article(
+        title="Tiêu đề", summary="Ngắn.", canonical_url="http://a.test/1", image="http://a.test/1.jpg",
+        published_at=utcnow(), first_seen_at=utcnow(), category=None,
+    )  # fmt: skip
+    also_on = [("http://b.test/1", "nguon-b")]
+    (photo,) = render_post(article, chat_id="@c", opts=opts, also_on=also_on)
+    assert photo.method == "sendPhoto" and photo.links == 1
+    assert photo.params["caption"].endswith('Cũng đăng trên: <a href="http://b.test/1">nguon-b</a>')
+    (edit,) = render_edits(
+        article, chat_id="@c", message_ids=[5], methods=["sendPhoto"], opts=opts, also_on=also_on
+    )
+    assert edit.method == "editMessageCaption" and edit.params["caption"] == photo.params["caption"]
+    article.summary = "Câu dài. " * 200  # past the caption: photo + text
+    photo, text = render_post(article, chat_id="@c", opts=opts, also_on=also_on)
+    assert "Cũng đăng trên" not in photo.params["caption"] and text.links == 1
+    assert text.params["text"].endswith('Cũng đăng trên: <a href="http://b.test/1">nguon-b</a>')
