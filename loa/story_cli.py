@@ -3,8 +3,8 @@
 Stories are copies of one article published by several sources (news.stories).
 `list` shows the recent groups of two or more articles, `show` one group's
 articles, `split` takes an article out of its group (the same service as the
-editors' Split button: tasks.actions.split_story_article) and prints what was
-planned: new posts for the chats that had only its link, edits dropping it.
+editors' Split button: tasks.story_split) and prints what was planned: new
+posts for the chats that had only its link, edits dropping it.
 An unknown story or article exits 2, like every set-up problem of `loa`.
 
 The `loa` app adds this one with ``app.add_typer(story_app, name="story")``;
@@ -97,8 +97,7 @@ def split_story(
 ) -> None:
     """Take an article out of a wrong group: it is posted on its own where it was only a link."""
     from news.stories.groups import StoryNotFound, groups_of_articles
-    from news.stories.split_view import split_outcome
-    from tasks.actions import split_story_article
+    from tasks.story_split import split_and_follow
 
     with _opened(ctx) as (settings, rt):
         with rt.factory() as session:
@@ -107,8 +106,7 @@ def split_story(
             if not groups_of_articles(session, [article_id]):
                 typer.echo(f"article #{article_id} is the only one in its story: nothing to split")
                 raise typer.Exit(1)
-        result = split_story_article(settings, article_id, by=None, factory=rt.factory)
-        outcome = split_outcome(rt.factory, result)
+        outcome = split_and_follow(settings, rt.factory, article_id, by=None)
     typer.echo(outcome.describe())
 
 

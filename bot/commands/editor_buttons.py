@@ -40,8 +40,8 @@ from news import editorial
 from news.errors import LoaError
 from news.models import Article, Source
 from news.routing import chats_for
-from news.stories.split_view import SplitOutcome, split_outcome
-from tasks.actions import dispatch_publish, dispatch_withdrawn, split_story_article
+from tasks.actions import dispatch_publish, dispatch_withdrawn
+from tasks.story_split import split_and_follow
 
 log = logging.getLogger(__name__)
 PATTERN = r"^ed:"
@@ -239,17 +239,13 @@ async def _withdraw(update: Update, d: Deps, language: str, article_id: int) -> 
 
 
 async def _split(update: Update, d: Deps, language: str, article_id: int) -> str:
-    """Split the article out of its story (tasks.actions: the sends and edits enqueued)."""
+    """Split the article out of its story (tasks.story_split: sends, edits, feeds enqueued)."""
     user = update.effective_user
 
-    def split() -> SplitOutcome:
-        result = split_story_article(
-            d.settings, article_id, by=user.id if user else None, factory=d.factory
-        )
-        return split_outcome(d.factory, result)
-
     try:
-        outcome = await asyncio.to_thread(split)
+        outcome = await asyncio.to_thread(
+            split_and_follow, d.settings, d.factory, article_id, by=user.id if user else None
+        )
     except LoaError as exc:  # an unknown article
         return refused(language, exc)
     log.info("article %s split out of its story by %s", article_id, user.id if user else "?")

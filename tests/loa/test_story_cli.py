@@ -6,6 +6,7 @@ runs); groups are made by setting ``articles.story_id`` as the grouping does.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,15 @@ from typer.testing import CliRunner
 
 from loa.cli import app
 from news.db import utcnow
-from news.models import Article, Delivery, DeliveryState, Story, StoryCopy, StoryCopyState
+from news.models import (
+    Article,
+    Delivery,
+    DeliveryState,
+    RenderedFeed,
+    Story,
+    StoryCopy,
+    StoryCopyState,
+)
 from news.store import get_or_create_source, upsert_article
 from tests.helpers import extracted
 
@@ -174,6 +183,13 @@ def test_split_prints_what_was_planned_and_is_idempotent(
         assert copy is not None and copy.state == StoryCopyState.DROPPING
         new = session.scalars(select(Delivery).where(Delivery.article_id == a2)).all()
         assert [(d.chat_id, d.state) for d in new] == [("@tin_tuc", DeliveryState.PENDING)]
+    # without a broker the feeds were rebuilt here: the copies no longer point at it
+    with factory() as session:
+        body = session.scalar(select(RenderedFeed.body).where(RenderedFeed.key == "all.json"))
+    assert body is not None
+    items = {item["id"].rsplit("/", 1)[1]: item for item in json.loads(body)["items"]}
+    assert "_loa" not in items[str(a2)]
+    assert [c["source"] for c in items[str(a1)]["_loa"]["also_on"]] == ["chinhphu"]
     again = run(loa, "story", "split", str(a2))
     assert again.exit_code == 1
     assert "only one in its story" in again.output
