@@ -395,12 +395,17 @@ def _pick_drop(roots: Sequence[Any], body: Landmark, keep: Sequence[Landmark]) -
     ]  # an empty element takes nothing away: no drop
     kept = [el for mark in keep for el in mark.elements]
     chosen: list[tuple[str, list[Any]]] = []
+    seen: set[tuple[int, ...]] = set()
     for css in found:
         matches = [m for root in roots for m in select_all(root, css)]
+        same = tuple(id(m) for m in matches)
+        if same in seen:
+            continue  # "div.likesubject.fl" names what "div.likesubject" does
         if any(_inside(k, m) for m in matches for k in kept):
             continue  # would take the title, the date or the lead with it
         if any(_inside(b, m) for m in matches for b in body.elements):
             continue
+        seen.add(same)  # ids stay valid: `chosen` holds the elements
         chosen.append((css, matches))
     taken = [m for _, matches in chosen for m in matches]
     drops = [
