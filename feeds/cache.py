@@ -98,7 +98,9 @@ def store(session: Session, doc: CachedFeed) -> bool:
 def render_spec(session: Session, spec: FeedSpec, ctx: FeedContext, query: Query) -> CachedFeed:
     """Render one feed for a query (the default query is what the cache holds)."""
     articles = select_articles(session, spec, query)
-    body = render(spec, ctx, articles, story_links(session, articles))
+    # RSS 2.0 has no element for the copies of a story: only Atom and JSON Feed read them
+    stories = story_links(session, articles) if spec.fmt != "rss" else {}
+    body = render(spec, ctx, articles, stories)
     return make_document(spec.key, CONTENT_TYPES[spec.fmt], body)
 
 

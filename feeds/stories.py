@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from news.models import Article, Source
-from news.stories.groups import groups_of_articles
+from news.stories.groups import story_groups
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,16 @@ class StoryLinks:
 def story_links(session: Session, articles: Sequence[Article]) -> dict[int, StoryLinks]:
     """For each article of a story with other (not withdrawn) copies: its story and the copies.
 
-    Two indexed queries for the whole feed, however many articles it lists.
+    One indexed query (``ix_articles_story_id``) for the whole feed, however
+    many articles it lists: their story ids are on the rows already.
     """
-    ids = [a.id for a in articles if a.story_id is not None]
+    story_of = {a.id: a.story_id for a in articles if a.story_id is not None}
+    groups = story_groups(session, story_of.values(), story_rows=False)
     links: dict[int, StoryLinks] = {}
-    for article_id, group in groups_of_articles(session, ids).items():
+    for article_id, story_id in story_of.items():
+        group = groups.get(story_id)
+        if group is None or group.copies < 2:
+            continue
         others = tuple(
             Copy(m.url, m.title, m.source or "")
             for m in group.others(article_id)

@@ -105,8 +105,14 @@ class RecentStories:
     top: tuple[StoryGroup, ...] = ()
 
 
-def story_groups(session: Session, story_ids: Iterable[int]) -> dict[int, StoryGroup]:
-    """Each story's articles (withdrawn ones included, marked), in one indexed query."""
+def story_groups(
+    session: Session, story_ids: Iterable[int], *, story_rows: bool = True
+) -> dict[int, StoryGroup]:
+    """Each story's articles (withdrawn ones included, marked), in one indexed query.
+
+    `story_rows`: also read the stories themselves (who split it, which copy
+    was posted): a second query the feeds, which need neither, skip.
+    """
     wanted = sorted(set(story_ids))
     if not wanted:
         return {}
