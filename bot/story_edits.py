@@ -86,6 +86,10 @@ class StoryEditor:
             wanted = links.get(delivery_id, [])
             chat, message_ids, methods = row.chat_id, list(row.message_ids), list(row.methods)
             dropping = [copy_id for copy_id, state in due if state == StoryCopyState.DROPPING]
+            pending = [copy_id for copy_id, state in due if state == StoryCopyState.PENDING]
+            if not dropping and not {link.copy_id for link in wanted} & set(pending):
+                self._settle([], [], pending)  # past max_links: the post would not change
+                return EditOutcome(delivery_id, EditStatus.SKIPPED)
             edits = render_edits(
                 article,
                 chat_id=chat,
@@ -103,7 +107,6 @@ class StoryEditor:
         key = f"delivery-{delivery_id}-story-{now:%Y%m%d%H%M%S}"  # one outbox file per edit
         sent = self.courier.send(chat, request, key=key)
         if sent.status in (SendStatus.SENT, SendStatus.UNCHANGED):
-            pending = [copy_id for copy_id, state in due if state == StoryCopyState.PENDING]
             self._settle([link.copy_id for link in wanted[:shown]], dropping, pending)
             status = EditStatus.EDITED if sent.status is SendStatus.SENT else EditStatus.UNCHANGED
             return EditOutcome(delivery_id, status)

@@ -286,12 +286,13 @@ def reconcile() -> None:
         story_edits.delay(delivery_id)
     check_backlog(rt.factory, rt.settings.backlog_alert_threshold)
     send_alerts.delay()
-    if due.delivery_ids or due.source_names or due.bundle_chats:
+    if due.delivery_ids or due.source_names or due.bundle_chats or due.story_posts:
         log.info(
-            "reconcile: re-enqueued %d deliveries, %d polls, %d held-alert chats",
+            "reconcile: re-enqueued %d deliveries, %d polls, %d held-alert chats, %d story edits",
             len(due.delivery_ids),
             len(due.source_names),
             len(due.bundle_chats),
+            len(due.story_posts),
         )
 
 

@@ -375,3 +375,30 @@ def test_photo_posts_carry_the_line_on_the_message_with_the_full_text() -> None:
     photo, text = render_post(article, chat_id="@c", opts=opts, also_on=also_on)
     assert "Cũng đăng trên" not in photo.params["caption"] and text.links == 1
     assert text.params["text"].endswith('Cũng đăng trên: <a href="http://b.test/1">nguon-b</a>')
+
+
+def test_max_links_and_readers_without_dedupe(
+    factory: sessionmaker[Session], publisher: Publisher, telegram_emulator: Emulator
+) -> None:
+    channel = telegram_emulator.create_chat("channel", username="it_link")
+    settings = with_routes(publisher, RouteRule(channel="@it_link"))
+    stories = settings.stories.model_copy(update={"max_links": 1, "dedupe_readers": False})
+    publisher.settings = settings.model_copy(update={"stories": stories})
+    first = copy_of(factory, "bao-tinh", 1, None)
+    with factory() as session:
+        category = session.scalars(select(Category)).one()
+    reader = telegram_emulator.create_user(7003)
+    subscribe(factory, reader["id"], category_id=category.id)
+    announce(publisher, first)
+    story = story_of(factory, first)
+    announce(publisher, copy_of(factory, "cong-tinh-uy", 2, story))
+    announce(publisher, copy_of(factory, "ubnd-tinh", 3, story))
+    assert run_edits(publisher) == [EditStatus.EDITED]
+    (message,) = telegram_emulator.sent(channel["id"])
+    assert message.text is not None and message.text.endswith("Cũng đăng trên: cong-tinh-uy")
+    (_, shown, _), (_, skipped, error) = copies(factory)
+    assert (shown, skipped) == ("shown", "skipped") and error is not None and "room" in error
+    assert len(telegram_emulator.sent(reader["id"])) == 3  # readers: every copy
+    announce(publisher, copy_of(factory, "so-ngoai-vu", 4, story))
+    assert run_edits(publisher) == [EditStatus.SKIPPED]  # no room: not even a no-op edit
+    assert len(telegram_emulator.calls("editMessageText")) == 1
