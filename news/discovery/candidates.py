@@ -98,11 +98,12 @@ def article_like(url: str) -> bool:
 
 def analyse_page(content: bytes, *, url: str, content_type: str | None = None) -> PageInfo:
     """Read an HTML page's feeds, links, menu and landmarks; ExtractionError if not HTML."""
-    root = parse(page_text(content, content_type, url=url), url)
+    text = page_text(content, content_type, url=url)
+    root = parse(text, url)
     base = link_base(root, url)
     here = site_key(url)
     links = _site_links(root, base, here)
-    articles = discover_generic_links(content, base_url=url) if links else []
+    articles = discover_generic_links(text, base_url=url) if links else []
     home = _home(root, base, here)
     titles = root.xpath("//title")
     title = normalize_text(titles[0].text_content()) if titles else None

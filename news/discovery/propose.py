@@ -88,11 +88,7 @@ def propose_source(
     profiles: dict[str, SiteProfile] = {**BUILTIN_PROFILES, **settings.profiles}
     ranked = _ranked(found.candidates)[:MAX_SCORED]
     samples = {c.url: _samples(c, site, sample) for c in ranked}
-    scores = {
-        c.url: tuple(score_methods(samples[c.url], profiles=profiles, tz=settings.tz, now=now))
-        for c in ranked
-        if samples[c.url]
-    }
+    scores = _scores(ranked, samples, profiles, settings.tz, now)
     for candidate in ranked:
         site.note(f"articles of {candidate.url}", _score_line(scores.get(candidate.url, ())))
     derived: SiteProfile | None = None
@@ -101,11 +97,7 @@ def propose_source(
         derived = _derive(ranked, samples, site, name, profiles, settings.tz, now)
         if derived is not None:
             profiles[derived.name] = derived
-            for c in ranked:
-                if samples[c.url]:
-                    scores[c.url] = tuple(
-                        score_methods(samples[c.url], profiles=profiles, tz=settings.tz, now=now)
-                    )
+            scores = _scores(ranked, samples, profiles, settings.tz, now)
     choice = _choose(ranked, scores, site, profiles)
     base = Proposal(
         url=url,
@@ -161,6 +153,28 @@ def _samples(candidate: Candidate, site: SiteFetcher, sample: int) -> list[Sampl
         if page is not None and not looks_like_xml(page.content, page.content_type):
             pages.append(SamplePage(page.url, page.content, page.content_type or None))
     return pages
+
+
+def _scores(
+    ranked: list[Candidate],
+    samples: dict[str, list[SamplePage]],
+    profiles: dict[str, SiteProfile],
+    tz: ZoneInfo,
+    now: datetime,
+) -> dict[str, tuple[MethodScore, ...]]:
+    """Every method's scores per candidate; candidates sharing a sample are scored once
+    (a site's feed, sitemap and home page often list the same newest articles)."""
+    done: dict[tuple[str, ...], tuple[MethodScore, ...]] = {}
+    out: dict[str, tuple[MethodScore, ...]] = {}
+    for candidate in ranked:
+        pages = samples[candidate.url]
+        if not pages:
+            continue
+        key = tuple(sorted(page.url for page in pages))
+        if key not in done:
+            done[key] = tuple(score_methods(pages, profiles=profiles, tz=tz, now=now))
+        out[candidate.url] = done[key]
+    return out
 
 
 def _score_line(scores: tuple[MethodScore, ...]) -> str:

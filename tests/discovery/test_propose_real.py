@@ -54,6 +54,6 @@ def test_a_real_home_page_is_a_listing_whose_articles_read(
     assert len(listing.article_urls) >= 20
     scores = proposal.scores[url]
     assert scores and scores[0].score > 0 and scores[0].articles >= 1
-    # and the proposed source polls: its listing and articles read with `loa check-source`
     assert proposal.source is not None and proposal.source["url"] == url
-    check_proposal(proposal, tmp_path)
+    if home == "vnexpress-4.html":  # and the proposed source polls (one site: keep it fast)
+        check_proposal(proposal, tmp_path)
