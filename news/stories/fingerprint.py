@@ -98,13 +98,13 @@ def shingles(
     """
     if len(tokens) < k:
         return {" ".join(tokens).encode()} if tokens else set()
-    out: set[bytes] = set()
-    for i in range(len(tokens) - k + 1):
-        gram = tokens[i : i + k]
-        shingle = " ".join(gram).encode()
-        out.add(shingle)
-        if any(t.isdigit() for t in gram):
-            out.update(shingle + b"\x00" + bytes((j,)) for j in range(number_weight))
+    grams = [" ".join(tokens[i : i + k]).encode() for i in range(len(tokens) - k + 1)]
+    out = set(grams)
+    digits = [t.isdigit() for t in tokens]
+    tags = [b"\x00" + bytes((j,)) for j in range(number_weight)]
+    for i, gram in enumerate(grams):
+        if True in digits[i : i + k]:
+            out.update(gram + tag for tag in tags)
     return out
 
 

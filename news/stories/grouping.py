@@ -55,7 +55,9 @@ def assign_story(
 ) -> StoryAssignment | None:
     """Fingerprint a new article and give it a story (None: disabled, or too short to compare).
 
-    The article must be flushed (it has an id). See the module docstring.
+    The article must be flushed (it has an id) and have no fingerprint yet (a
+    new article, or one :func:`fingerprint_existing` found without). See the
+    module docstring.
     """
     if not config.enabled:
         return None
@@ -64,7 +66,9 @@ def assign_story(
         return None
     _serialise(session)
     seen_at = article.first_seen_at or utcnow()
-    store_fingerprint(session, article.id, fp, source_id=article.source_id, seen_at=seen_at)
+    store_fingerprint(
+        session, article.id, fp, source_id=article.source_id, seen_at=seen_at, replace=False
+    )
     best = _best(
         matches(
             session,

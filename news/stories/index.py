@@ -14,13 +14,16 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from news.models import Article, ArticleFingerprint, FingerprintBand
-from news.stories.fingerprint import Fingerprint, similarity
+from news.stories.fingerprint import Fingerprint, band_keys, similarity
 
 __all__ = ["Match", "candidates", "matches", "store_fingerprint"]
+
+_FINGERPRINTS: Table = ArticleFingerprint.__table__  # type: ignore[assignment]
+_BANDS: Table = FingerprintBand.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -40,23 +43,42 @@ def store_fingerprint(
     *,
     source_id: int | None,
     seen_at: datetime,
+    replace: bool = True,
 ) -> None:
     """Store (or replace) an article's signature and band keys; None removes them.
 
+    `replace` False: the article has none yet (a new one), one query saved.
+
     Replacing is delete + insert: a corrected article's text changed, so its
-    bands did too, and 32 rows are cheaper to rewrite than to diff.
+    bands did too, and 32 rows are cheaper to rewrite than to diff. The old
+    band rows are found by their keys (from the stored signature) through the
+    ``(band_key, seen_at)`` index: ``fingerprint_bands.article_id`` has none,
+    and a scan of millions of rows would cost a correction a second.
     """
-    session.execute(delete(FingerprintBand).where(FingerprintBand.article_id == article_id))
-    session.execute(delete(ArticleFingerprint).where(ArticleFingerprint.article_id == article_id))
+    old = replace and session.scalar(
+        select(ArticleFingerprint.signature).where(ArticleFingerprint.article_id == article_id)
+    )
+    if old:
+        session.execute(
+            delete(FingerprintBand).where(
+                FingerprintBand.band_key.in_(band_keys(old)),
+                FingerprintBand.article_id == article_id,
+            )
+        )
+        session.execute(
+            delete(ArticleFingerprint).where(ArticleFingerprint.article_id == article_id)
+        )
     if fp is None:
         return
-    session.execute(
-        insert(ArticleFingerprint).values(
+    # Core inserts on the session's connection: the ORM's bulk path costs more than the rows
+    conn = session.connection()
+    conn.execute(
+        insert(_FINGERPRINTS).values(
             article_id=article_id, source_id=source_id, signature=fp.signature, seen_at=seen_at
         )
     )
-    session.execute(
-        insert(FingerprintBand),
+    conn.execute(
+        insert(_BANDS),
         [{"article_id": article_id, "band_key": key, "seen_at": seen_at} for key in fp.bands],
     )
 
