@@ -21,7 +21,7 @@ from news.fetch import Fetcher, FetchResult
 from news.ssrf import HostNotAllowed
 
 #: requests per proposal, sample articles included (robots.txt checks aside)
-MAX_FETCHES = 30
+MAX_FETCHES = 25
 #: wall-clock seconds per proposal; each request also keeps the fetcher's own deadline
 MAX_SECONDS = 60.0
 

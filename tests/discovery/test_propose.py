@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from news.discovery.crawl import find_candidates
-from news.discovery.fetching import SiteFetcher
+from news.discovery.fetching import MAX_FETCHES, SiteFetcher
 from news.discovery.model import Proposal
 from news.discovery.propose import discovery_fetcher
 from tests.discovery.sites import ADDSOURCE_CORPUS, check_proposal, loopback_settings, propose
@@ -61,7 +61,9 @@ CMS_ARTICLES = {
 @pytest.mark.parametrize("entry", list(CMS_LISTINGS))
 def test_each_cms_style_from_its_listing(entry: str, cms_sites: SiteServer, tmp_path: Path) -> None:
     kind, url, method = CMS_LISTINGS[entry]
+    before = len(cms_sites.requests)
     proposal = propose(cms_sites.url_for(entry), loopback_settings(tmp_path))
+    assert len(cms_sites.requests) - before <= MAX_FETCHES + 1  # + the fetcher's robots.txt
     assert proposal.ok, _attempts(proposal)
     assert proposal.source is not None
     assert (proposal.source["kind"], cms_sites.corpus_url(proposal.source["url"])) == (kind, url)
