@@ -5,7 +5,8 @@ In order, each step within :class:`~news.discovery.fetching.SiteFetcher`'s budge
 1. the given page: a feed or sitemap itself; else a listing (the page itself),
    its ``<link rel="alternate">`` feeds and its category menu;
 2. from an article (or a page that is no listing): up to its breadcrumb /
-   category link and the home page, each a listing when its links say so;
+   category link and the home page (its home link, else the site's root),
+   each a listing when its links say so;
 3. at the site's root (where its home link points, then the origin):
    robots.txt ``Sitemap:`` lines, else ``/sitemap.xml`` (an index: its
    freshest children), and when no page declared a feed, ``/feed``, ``/rss``,
@@ -148,8 +149,7 @@ def _remember_menu(info: PageInfo, found: Found) -> None:
 def _go_up(info: PageInfo, site: SiteFetcher, found: Found) -> None:
     """From an article to the listings above it: breadcrumb / category links, the home page."""
     steps = [(u, "breadcrumb or category link") for u in info.up[: MAX_UP - 1]]
-    if info.home:
-        steps.append((info.home, "home page"))
+    steps.append((info.home or _roots(info.url, info)[0], "home page"))
     for url, via in steps[:MAX_UP]:
         if url == info.url:
             continue

@@ -17,6 +17,7 @@ from news.discovery.crawl import find_candidates
 from news.discovery.fetching import MAX_FETCHES, SiteFetcher
 from news.discovery.model import Proposal
 from news.discovery.propose import discovery_fetcher
+from news.discovery.scoring import GOOD_SCORE
 from tests.discovery.sites import ADDSOURCE_CORPUS, check_proposal, loopback_settings, propose
 from tests.sites.server import SiteServer
 
@@ -172,3 +173,19 @@ def test_the_fetch_budget_stops_probing(new_sites: SiteServer, tmp_path: Path) -
     find_candidates(new_sites.url_for("http://parked.test/"), site)
     assert site.fetches == 4
     assert "limit of 4 requests" in site.attempts[-1].outcome
+
+
+def test_a_site_no_profile_reads_gets_a_derived_profile(
+    new_sites: SiteServer, tmp_path: Path
+) -> None:
+    for entry in ("http://huyen.test/", "http://huyen.test/tin.aspx?tinid=8002"):
+        proposal = propose(new_sites.url_for(entry), loopback_settings(tmp_path))
+        assert proposal.ok, _attempts(proposal)
+        assert proposal.source is not None and proposal.profile is not None
+        assert new_sites.corpus_url(proposal.source["url"]) == "http://huyen.test/"
+        assert proposal.method == proposal.source["profile"] == proposal.profile["name"] == "huyen"
+        assert proposal.profile["title"] == "h2.news-title"
+        scores = {s.method: s.score for s in proposal.scores[proposal.source["url"]]}
+        assert scores["huyen"] >= GOOD_SCORE > scores["zero-config"]
+        assert any(a.outcome == "derived 'huyen'" for a in proposal.attempts)
+        check_proposal(proposal, tmp_path)  # with the derived profile in the settings
