@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from config.profiles import SiteProfile
+from news.discovery.body import pick_body
 from news.discovery.landmarks import (
     Landmark,
     common_landmarks,
@@ -50,7 +51,7 @@ from news.discovery.model import SamplePage
 from news.discovery.scoring import is_chrome_line
 from news.errors import SourceError
 from news.extract.dates import looks_like_header_clock, parse_vietnamese_datetime
-from news.extract.page import block_lines, meta, page_text, parse_html
+from news.extract.page import meta, page_text, parse_html
 from news.extract.profiles import extract_with_profile
 
 __all__ = ["derive_profile"]
@@ -70,10 +71,6 @@ _CHROME_HINT = re.compile(
     re.I,
 )
 _HOME = frozenset({"trang chu", "home", "trang nhat", "trang chinh"})
-_BODY_TAGS = frozenset({"div", "article", "section", "td", "main", "span", "table", "font"})
-_PARAGRAPH = 50  # characters: a line this long (and no link) is article text
-#: What a character of other text (menus, captions, links) costs a body candidate.
-_OTHER_TEXT_COST = 0.5
 _MAX_DROPS = 12
 #: Elements (in document order) within which a date counts as the title's.
 _NEAR_TITLE = 300
@@ -111,7 +108,7 @@ def derive_profile(
     if title is None:
         return None
     lead = _pick_lead(marks, roots, title)
-    body = _pick_body(marks, roots, [m for m in (title, lead) if m is not None])
+    body = pick_body(marks, roots, [m for m in (title, lead) if m is not None])
     if body is None:
         return None
     date = _pick_date(marks, roots, title, tz, moment)
@@ -244,61 +241,6 @@ def _pick_date(
         return timed + 0.2 * bool(_DATE_HINT.search(mark.names)) + shortness + near
 
     return _best(marks, score, 0.0)
-
-
-def _paragraph_chars(el: Any, linked: set[str]) -> tuple[int, int]:
-    """(characters on article-text lines, characters on all lines) of `el`.
-
-    `linked` holds the folded texts that are no article text: the page's
-    link texts, its title and lead (they have fields of their own).
-    """
-    long = total = 0
-    for line in block_lines(el):
-        total += len(line.text)
-        if len(line.text) >= _PARAGRAPH and fold(line.text) not in linked:
-            long += len(line.text)
-    return long, total
-
-
-def _pick_body(
-    marks: Sequence[Landmark], roots: Sequence[Any], fields: Sequence[Landmark]
-) -> Landmark | None:
-    """The element with the most article text for the least of anything else.
-
-    Per page, its article-text characters (long lines that are no link text)
-    less half its other characters, over the page's article text; the mean
-    over the pages. A whole-page wrapper holds all the article text but the
-    menus and sidebars too; the paragraphs' own container holds it alone.
-    """
-    linked = [
-        {fold(a.text_content()) for a in root.iter("a")} | {fold(f.texts[i]) for f in fields}
-        for i, root in enumerate(roots)
-    ]
-    pages_total = [
-        max(_paragraph_chars(_page_body(root), li)[0], 1)
-        for root, li in zip(roots, linked, strict=True)
-    ]
-    best: tuple[float, int, Landmark] | None = None
-    for index, mark in enumerate(marks):
-        if mark.tag not in _BODY_TAGS or not mark.varies:
-            continue
-        if any(len(t) < 0.3 * page for t, page in zip(mark.texts, pages_total, strict=True)):
-            continue  # too little text to hold the article's (cheap test first)
-        counts = [_paragraph_chars(el, li) for el, li in zip(mark.elements, linked, strict=True)]
-        if min(c[0] / t for c, t in zip(counts, pages_total, strict=True)) < 0.3:
-            continue
-        density = sum(
-            (long - _OTHER_TEXT_COST * (total - long)) / page
-            for (long, total), page in zip(counts, pages_total, strict=True)
-        ) / len(roots)
-        if best is None or density > best[0]:
-            best = (density, -index, mark)
-    return best[2] if best else None
-
-
-def _page_body(root: Any) -> Any:
-    body = root.find("body")
-    return body if body is not None else root
 
 
 def _inside(el: Any, container: Any) -> bool:

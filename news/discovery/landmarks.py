@@ -80,6 +80,7 @@ def select_all(root: Any, css: str) -> list[Any]:
     return list(_selector(css)(root))
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Single-spaced, lower-case, without diacritics: for comparing texts loosely."""
     return fold_diacritics(normalize_text(text)).lower()
