@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from bot.i18n_addsource import ADDSOURCE_STRINGS
 from bot.i18n_editors import EDITOR_STRINGS
 
 VI: Final = "vi"
@@ -118,6 +119,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         ),
         "tz_done": "Múi giờ của bạn: {tz}.",
         **EDITOR_STRINGS["vi"],
+        **ADDSOURCE_STRINGS["vi"],
     },
     EN: {
         "welcome": (
@@ -218,6 +220,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         ),
         "tz_done": "Your time zone: {tz}.",
         **EDITOR_STRINGS["en"],
+        **ADDSOURCE_STRINGS["en"],
     },
 }
 

@@ -16,7 +16,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -48,10 +48,9 @@ Propose = Callable[..., Proposal]
 
 def default_propose() -> Propose:
     """news.discovery.propose.propose_source, imported when first needed (it pulls in a lot)."""
-    import importlib
+    from news.discovery.propose import propose_source
 
-    module = importlib.import_module("news.discovery.propose")
-    return cast(Propose, module.propose_source)
+    return propose_source
 
 
 # --- JSON -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from telegram.ext.filters import BaseFilter
 
 from bot import editor_views as views
+from bot.commands import addsource
 from bot.commands import editor_buttons as buttons
 from bot.commands.common import NO_PREVIEW, Deps, deps, lang
 from bot.commands.editor_guard import editor_only
@@ -376,10 +377,11 @@ HANDLERS = {
     "resume": resume_command,
     "retry": retry_command,
     "sources": sources_command,
+    "addsource": addsource.addsource_command,
     "channels": channels_command,
 }
 #: Slow ones run beside the bot's other updates instead of holding them up.
-CONCURRENT = {"post", "poll", "channels"}
+CONCURRENT = {"post", "poll", "channels", "addsource"}
 assert tuple(HANDLERS) == EDITOR_COMMANDS, "the menu (fallback.EDITOR_COMMANDS) lists these"
 
 
@@ -390,4 +392,5 @@ def handlers(messages: BaseFilter) -> list[BaseHandler]:  # type: ignore[type-ar
         for name, handler in HANDLERS.items()
     ]
     found.append(CallbackQueryHandler(buttons.button, pattern=buttons.PATTERN))
+    found.append(CallbackQueryHandler(addsource.addsource_button, pattern=addsource.PATTERN))
     return found

@@ -41,6 +41,7 @@ EDITOR_COMMANDS = (
     "resume",
     "retry",
     "sources",
+    "addsource",
     "channels",
 )
 

@@ -137,7 +137,7 @@ def edited(bot: RunningBot, chat: int, message_id: int, old: str) -> MessageReco
 GOOD_ARGS = {
     "status": "", "find": "hội nghị", "republish": "1", "post": "http://127.0.0.1:1/x",
     "preview": "1", "withdraw": "1", "poll": "slug", "pause": "all", "resume": "all",
-    "retry": "", "sources": "", "channels": "",
+    "retry": "", "sources": "", "channels": "", "addsource": "http://127.0.0.1:1/",
 }  # fmt: skip
 
 
