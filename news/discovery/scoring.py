@@ -157,6 +157,7 @@ _CHROME_PHRASES = tuple(
     )
 )
 _SHORT_LINE = 80
+_HOME = frozenset({"trang chu", "home", "trang nhat", "trang chinh"})
 #: Words from which a body counts as a full article (short notices score less).
 _FULL_BODY_WORDS = 80
 
@@ -199,8 +200,8 @@ def _body_score(article: ExtractedArticle) -> float:
 
 
 def _category_score(category: str) -> float:
-    if not category:
-        return 0.0
+    if not category or _fold(category) in _HOME:
+        return 0.0  # "Trang chủ" is the first link of every breadcrumb, no section
     return 1.0 if len(category) <= 60 and len(category.split()) <= 8 else 0.3
 
 
