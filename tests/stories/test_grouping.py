@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.loader import load_settings
 from config.settings import StoriesConfig
 from loa.demo_stories import STORIES
-from news.db import utcnow
+from news.db import utcnow, write_session
 from news.extract import ExtractedArticle
 from news.ingest import PushedArticle, store_pushed
 from news.models import Article, ArticleFingerprint, FingerprintBand, Story
@@ -234,3 +235,37 @@ def test_backfill_groups_articles_stored_before(factory: sessionmaker[Session]) 
     assert story_of(factory, copy) == story_of(factory, first) is not None
     assert story_of(factory, short) is None
     assert fingerprint_existing(factory, ON, since=utcnow() - timedelta(days=3)) == 0
+
+
+def test_two_copies_stored_at_once_share_one_story(factory: sessionmaker[Session]) -> None:
+    """Two workers: the second waits for the first's commit, then sees its copy.
+
+    SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL needs the advisory
+    lock, without which neither transaction would see the other's fingerprint.
+    """
+    first_stored, release = threading.Event(), threading.Event()
+    ids: dict[str, int] = {}
+
+    def worker(name: str, source: str, text: tuple[str, str, str], hold: bool) -> None:
+        with write_session(factory) as session:
+            src = get_or_create_source(
+                session, name=source, kind="html", url=f"http://{source}.test/"
+            )
+            # categories differ: a shared new category would serialise the two by itself
+            found = article(f"http://{source}.test/{name}.html", *text, category=source)
+            ids[name] = upsert_article(session, found, source=src, stories=ON).article_id
+            if hold:
+                first_stored.set()
+                release.wait(10)
+
+    one = threading.Thread(target=worker, args=("a", "tinhuy", text_of(0), True))
+    one.start()
+    assert first_stored.wait(10)
+    two = threading.Thread(target=worker, args=("b", "baokh", edited(0), False))
+    two.start()
+    two.join(0.5)
+    assert two.is_alive()  # waiting for the first transaction
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert story_of(factory, ids["b"]) == story_of(factory, ids["a"]) is not None
