@@ -154,6 +154,8 @@ _CHROME_PHRASES = tuple(
         "Đầu trang",
         "Bình luận",
         "Đăng nhập",
+        "Ý kiến bạn đọc",
+        "Gửi ý kiến",
     )
 )
 _SHORT_LINE = 80
