@@ -68,6 +68,8 @@ def test_split_copy_gets_its_own_post_and_its_link_is_dropped(
     assert run_edits(publisher) == []
     assert len(telegram_emulator.calls("sendMessage")) == 2
     assert len(telegram_emulator.calls("editMessageText")) == 2
+    with pytest.raises(EditorialError):
+        split_article(factory, publisher.settings, 999, by=None)
 
 
 def test_splitting_the_posted_copy_posts_the_rest_of_the_story_on_its_own(
@@ -100,8 +102,3 @@ def test_splitting_the_posted_copy_posts_the_rest_of_the_story_on_its_own(
     split_article(factory, publisher.settings, first, by=None)
     assert run_edits(publisher) == []
     assert len(telegram_emulator.calls("sendMessage")) == 2
-
-
-def test_unknown_article_is_refused(factory: sessionmaker[Session], publisher: Publisher) -> None:
-    with pytest.raises(EditorialError):
-        split_article(factory, publisher.settings, 999, by=None)
