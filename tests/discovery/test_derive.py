@@ -78,9 +78,9 @@ def test_a_profile_derived_from_three_articles_reads_the_others(site: str) -> No
     assert derived_score.fields["clean"] == 1.0
 
     # the listing's links: the articles it lists are found with the derived selector
-    if derived.links is not None:
-        links = discover_with_profile(derived, listing.content, base_url=listing.url)
-        assert set(LISTINGS[site]["expected"]["links"]) <= set(links)
+    assert derived.links is not None
+    links = discover_with_profile(derived, listing.content, base_url=listing.url)
+    assert set(LISTINGS[site]["expected"]["links"]) <= set(links)
 
 
 @pytest.mark.skipif(not VI_INDEX, reason="vi-news corpus not available")
