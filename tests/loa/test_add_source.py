@@ -8,22 +8,27 @@ host the settings list in `allowed_hosts` as an intranet portal would be.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 from rich.console import Console
 
 from config.loader import load_settings
-from loa.add_source import (
-    print_proposal,
-    proposal_json,
-    proposed_yaml,
-    renamed,
-    write_proposal,
-)
+from config.settings import Settings
+from loa.add_source import print_proposal, proposal_json, run_add_source
+from news.discovery.entries import proposed_yaml, renamed, write_proposal
 from news.discovery.model import Attempt, Candidate, MethodScore, Proposal
+from news.discovery.propose import discovery_fetcher, propose_source
+from tests.sites.server import SiteServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "loa.example.yaml"
 FIELDS = {"title": 1.0, "date_time": 0.9, "lead": 0.8, "body": 1.0, "category": 0.5, "clean": 1.0}
@@ -167,3 +172,115 @@ def test_write_appends_to_a_copy_of_the_example_keeping_its_comments(tmp_path: P
     settings = load_settings(path, environ={})
     assert [s.name for s in settings.sources] == ["dangbokhoi", "bao"]
     assert settings.profiles["bao"].body == "div.content"
+
+
+# --- the command, against the test site server ------------------------------------------
+
+ADDSOURCE_SITES = Path(__file__).resolve().parents[1] / "sites" / "addsource"
+
+
+@pytest.fixture(scope="module")
+def sites() -> Iterator[SiteServer]:
+    with SiteServer(corpus_dir=ADDSOURCE_SITES) as server:
+        yield server
+
+
+def loa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`loa add-source ...` as a user runs it, its own data dir, the test host allowed."""
+    drop = {"LOA_CONFIG", "TELEGRAM_BOT_TOKEN", "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(LOA_DATA_DIR=str(cwd / "var"), LOA_ALLOWED_HOSTS="127.0.0.1", COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "loa", "add-source", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_json_and_write_then_the_table_and_a_duplicate_refused(
+    sites: SiteServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "loa.yaml"
+    config.write_bytes(EXAMPLE.read_bytes())
+    url = sites.url_for("http://feedsite.test/")
+    done = loa(url, "--json", "--write", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)  # stdout is the JSON document and nothing else
+    assert document["ok"] is True and document["method"] == "zero-config"
+    assert document["chosen"]["kind"] == "rss" and document["chosen"]["articles"] == 4
+    assert document["source"]["url"] == sites.url_for("http://feedsite.test/tin-moi.rss")
+    assert {s["method"] for s in document["scores"][document["chosen"]["url"]]} >= {
+        "zero-config",
+        "cms-portal",
+    }
+    assert f"added source 'feedsite' to {config}" in done.stderr
+    written = config.read_text(encoding="utf-8")
+    assert document["yaml"].split("\n", 1)[1] in written  # the same entry as shown
+    before = EXAMPLE.read_text(encoding="utf-8")
+    assert [line for line in before.splitlines() if line.lstrip().startswith("#")] == [
+        line for line in written.splitlines() if line.lstrip().startswith("#")
+    ]
+    assert [s.name for s in load_settings(config, environ={}).sources] == [
+        "dangbokhoi",
+        "feedsite",
+    ]
+
+    # the same again, in process (no subprocess start, no politeness delay: seconds saved)
+    settings = load_settings(config, environ={"LOA_ALLOWED_HOSTS": "127.0.0.1"})
+    code, out, err = add_source(settings, url, write=config)
+    assert code == 2
+    assert "Candidates" in out and "Extraction scores" in out
+    assert "<link rel=" in out and "zero-config" in out
+    assert "sources:\n  - name: feedsite" in out  # a new name: feedsite is taken in settings
+    assert "source 'feedsite' already watches" in err
+    code, out, err = add_source(settings, url, write=config, name="feedsite")
+    assert code == 2
+    assert "a source named 'feedsite' already exists (choose another with --name)" in err
+    assert config.read_text(encoding="utf-8") == written
+
+
+def add_source(settings: Settings, url: str, **options: Any) -> tuple[int, str, str]:
+    """run_add_source with the real proposal on a fetcher without the politeness delay."""
+    out, err = io.StringIO(), io.StringIO()
+    propose = functools.partial(propose_source, fetcher=discovery_fetcher(settings, delay=0))
+    code = run_add_source(settings, url, propose=propose, out=out, err=err, **options)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_derived_profile_is_written_under_profiles_with_the_new_name(
+    sites: SiteServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "loa.yaml"
+    config.write_bytes(EXAMPLE.read_bytes())
+    settings = load_settings(None, environ={"LOA_ALLOWED_HOSTS": "127.0.0.1"})
+    url = sites.url_for("http://huyen.test/")
+    code, out, err = add_source(settings, url, name="huyen_moi", write=config)
+    assert code == 0, out + err
+    assert "derived" in out and f"added source 'huyen_moi' to {config}" in out
+    settings = load_settings(config, environ={})
+    source = settings.sources[-1]
+    assert (source.name, source.profile) == ("huyen_moi", "huyen_moi")
+    assert settings.profiles["huyen_moi"].title
+    text = config.read_text(encoding="utf-8")
+    assert "profiles: {}" not in text and "\nprofiles:\n  huyen_moi:\n    name: huyen_moi\n" in text
+    assert "  # mysite:\n" in text  # the commented-out example profile is still there
+
+
+def test_nothing_watchable_and_a_refused_address_exit_2(sites: SiteServer) -> None:
+    settings = load_settings(None, environ={"LOA_ALLOWED_HOSTS": "127.0.0.1"})
+    parked = sites.url_for("http://parked.test/")
+    code, out, err = add_source(settings, parked)
+    assert code == 2
+    assert f"nothing watchable at {parked}" in out
+    assert "What was tried" in out and "HTTP 404" in out
+    code, out, err = add_source(settings, parked, as_json=True)
+    assert code == 2 and f"nothing watchable at {parked}" in err
+    document = json.loads(out)
+    assert document["ok"] is False and document["source"] is None
+    assert any("404" in a["outcome"] for a in document["attempts"])
+    code, out, err = add_source(settings, "http://10.1.2.3/")
+    assert code == 2 and out == ""
+    assert "refused to fetch http://10.1.2.3/" in err and "private" in err
