@@ -112,8 +112,12 @@ def append_source(
         if new_text is None or not _holds(new_text, document, entry, prof, path):
             new_text = _round_trip(text, source, prof, path)
         new_text = new_text.replace("\n", newline)
-        _validate(new_text, path)
-        _replace(path, new_text)
+        try:
+            _validate(new_text, path)
+            _replace(path, new_text)
+        except OSError as exc:  # a read-only mount (Docker's :ro), a directory not ours
+            reason = exc.strerror or str(exc)
+            raise AppendRefused(f"cannot write the file: {reason}", source=str(path)) from None
 
 
 def _read(path: Path) -> str:

@@ -171,3 +171,10 @@ def test_crlf_files_stay_crlf_and_symlinks_stay_links(tmp_path: Path) -> None:
 def test_render_entry_indents_to_the_column_asked() -> None:
     assert render_entry([{"name": "a"}], indent=0) == "- name: a\n"
     assert render_entry({"p": {"drop": ["x"]}}, indent=4) == "    p:\n      drop:\n        - x\n"
+
+
+def test_a_place_that_cannot_be_written_is_a_clear_refusal(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(AppendRefused, match="cannot write the file: "):
+        append_source(blocker / "loa.yaml", source())
