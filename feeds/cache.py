@@ -27,7 +27,7 @@ from feeds.build import FeedContext, Query, render, select_articles
 from feeds.export import ExportFile, FeedExportError, export_documents, relpath_for
 from feeds.pages import opml
 from feeds.specs import CONTENT_TYPES, OPML_PATH, FeedSpec, all_specs
-from feeds.stories import story_links, story_scope
+from feeds.stories import GroupCache, story_links, story_scope
 from news.db import utcnow, write_session
 from news.models import Article, Category, RenderedFeed
 
@@ -95,11 +95,20 @@ def store(session: Session, doc: CachedFeed) -> bool:
     return True
 
 
-def render_spec(session: Session, spec: FeedSpec, ctx: FeedContext, query: Query) -> CachedFeed:
-    """Render one feed for a query (the default query is what the cache holds)."""
+def render_spec(
+    session: Session,
+    spec: FeedSpec,
+    ctx: FeedContext,
+    query: Query,
+    groups: GroupCache | None = None,
+) -> CachedFeed:
+    """Render one feed for a query (the default query is what the cache holds).
+
+    `groups`: the story groups a rebuild has read already (feeds.stories).
+    """
     articles = select_articles(session, spec, query)
     # RSS 2.0 has no element for the copies of a story: only Atom and JSON Feed read them
-    stories = story_links(session, articles) if spec.fmt != "rss" else {}
+    stories = story_links(session, articles, groups) if spec.fmt != "rss" else {}
     body = render(spec, ctx, articles, stories)
     return make_document(spec.key, CONTENT_TYPES[spec.fmt], body)
 
@@ -145,7 +154,8 @@ def _rebuild(
     with factory() as session:
         every = all_specs(session, settings.feed_title)
         specs = every if scope is None else _in_scope(session, every, scope)
-        docs = [render_spec(session, spec, ctx, Query()) for spec in specs]
+        groups = GroupCache()  # each story read once for all the rebuild's feeds
+        docs = [render_spec(session, spec, ctx, Query(), groups) for spec in specs]
     with write_session(factory) as session:
         changed = [doc.key for doc in docs if store(session, doc)]
     if settings.feeds_export_dir is not None:

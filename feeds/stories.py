@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from news.models import Article, Source
-from news.stories.groups import story_groups
+from news.stories.groups import StoryGroup, story_groups
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,38 @@ class StoryLinks:
     also_on: tuple[Copy, ...]
 
 
-def story_links(session: Session, articles: Sequence[Article]) -> dict[int, StoryLinks]:
+class GroupCache:
+    """Story groups already read during one rebuild: its feeds list the same articles.
+
+    Every article of a source's feed is also in its category's feed and often
+    in the all-feed, and the Atom and JSON twins list the same articles: a
+    rebuild reads each story once instead of once per feed.
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[int, StoryGroup | None] = {}
+
+    def groups(self, session: Session, story_ids: Iterable[int]) -> dict[int, StoryGroup | None]:
+        """The groups of `story_ids` (None: no such story), reading only the unknown ones."""
+        wanted = set(story_ids)
+        missing = wanted - self._groups.keys()
+        if missing:
+            found = story_groups(session, missing, story_rows=False)
+            self._groups.update({story_id: found.get(story_id) for story_id in missing})
+        return {story_id: self._groups[story_id] for story_id in wanted}
+
+
+def story_links(
+    session: Session, articles: Sequence[Article], cache: GroupCache | None = None
+) -> dict[int, StoryLinks]:
     """For each article of a story with other (not withdrawn) copies: its story and the copies.
 
     One indexed query (``ix_articles_story_id``) for the whole feed, however
-    many articles it lists: their story ids are on the rows already.
+    many articles it lists (their story ids are on the rows already), and
+    none for stories `cache` has read for an earlier feed of the same rebuild.
     """
     story_of = {a.id: a.story_id for a in articles if a.story_id is not None}
-    groups = story_groups(session, story_of.values(), story_rows=False)
+    groups = (cache or GroupCache()).groups(session, story_of.values())
     links: dict[int, StoryLinks] = {}
     for article_id, story_id in story_of.items():
         group = groups.get(story_id)

@@ -136,7 +136,10 @@ def story_groups(
         members.setdefault(story_id, []).append(
             StoryMember(article_id, title, url, source, seen, status == ArticleStatus.WITHDRAWN)
         )
-    stories = {s.id: s for s in session.scalars(select(Story).where(Story.id.in_(list(members))))}
+    stories: dict[int, Story] = {}
+    if story_rows:
+        found_stories = session.scalars(select(Story).where(Story.id.in_(list(members))))
+        stories = {story.id: story for story in found_stories}
     return {
         story_id: StoryGroup(
             story_id,
