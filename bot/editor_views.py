@@ -121,6 +121,12 @@ def status_text(lang: str, status: Status, pauses: Sequence[PauseInfo], tz: tzin
         ]
     if status.possible_duplicates:
         lines.append(t(lang, "ed_status_duplicates", count=status.possible_duplicates))
+    stories = status.stories
+    if stories.groups:
+        lines.append(
+            t(lang, "ed_status_stories", hours=stories.hours, groups=stories.groups,
+              articles=stories.articles)
+        )  # fmt: skip
     lines.append(pauses_text(lang, pauses, tz))
     return "\n".join(lines)
 

@@ -57,6 +57,8 @@ EDITOR_STRINGS: Final[dict[str, dict[str, str]]] = {
         "ed_find_title": "Kết quả cho “{query}”:",
         "ed_find_none": "Không tìm thấy bài nào cho “{query}”.",
         "ed_story_line": "Cùng câu chuyện: {copies}",
+        "ed_status_stories": "Cùng câu chuyện, nhiều nguồn ({hours} giờ qua): {groups} nhóm, "
+        "{articles} bài. Xem bằng /find.",
         "ed_button_split": "✂️ Tách #{id}",
         "ed_split_done": "Đã tách #{id} khỏi nhóm: nay là câu chuyện riêng #{story}.",
         "ed_split_alone": "#{id} không cùng nhóm với bài nào: không có gì để tách.",
@@ -165,6 +167,8 @@ EDITOR_STRINGS: Final[dict[str, dict[str, str]]] = {
         "ed_find_title": "Results for “{query}”:",
         "ed_find_none": "No articles found for “{query}”.",
         "ed_story_line": "Same story: {copies}",
+        "ed_status_stories": "Stories from several sources (last {hours} h): {groups} groups, "
+        "{articles} articles. See them with /find.",
         "ed_button_split": "✂️ Split #{id}",
         "ed_split_done": "Split #{id} out of its group: it is now story #{story} on its own.",
         "ed_split_alone": "#{id} is in no group with other articles: nothing to split.",

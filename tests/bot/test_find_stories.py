@@ -179,3 +179,5 @@ def test_find_in_vietnamese(bot: RunningBot, factory: sessionmaker[Session]) -> 
     assert (f"✂️ Tách #{first}", f"ed:sp:{first}") in buttons(reply)
     unknown = bot.ask(EDITOR_VI, "/find 999999")
     assert "Cùng câu chuyện" not in (unknown.text or "")
+    status = bot.ask(EDITOR_VI, "/status").text or ""
+    assert "Cùng câu chuyện, nhiều nguồn (72 giờ qua): 1 nhóm, 2 bài." in status
