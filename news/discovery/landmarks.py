@@ -40,6 +40,9 @@ _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 _VARYING = re.compile(r"\d{3,}")
 #: Elements worth a landmark even without a class or an id (their parent's name goes first).
 _SPACES = re.compile(r"[\s\u200b\ufeff]+")
+#: A path of one tag and at most one id or class per step (and a child step):
+#: its first match is the first element a document-order walk names so.
+_SIMPLE = re.compile(r"^[a-z][a-z0-9]*(?:[#.][A-Za-z_][\w-]*)?(?: > [a-z][a-z0-9]*)?$")
 _TAG = re.compile(r"^[a-z][a-z0-9]*$")
 _BARE = frozenset({"h1", "h2", "h3", "time", "article"})
 _SKIP = frozenset({"html", "head", "script", "style", "link", "br", "hr", "input", "option"})
@@ -106,7 +109,7 @@ def css_names(el: Any) -> list[str]:
     if not _TAG.match(tag):
         return []  # "fb:like", "g:plusone": no CSS type selector names them
     found: list[str] = []
-    ident = str(el.get("id") or "").strip()
+    ident = str(el.get("id") or "")
     if ident and _NAME.match(ident) and not _VARYING.search(ident):
         found.append(f"{tag}#{ident}")
     classes = [c for c in str(el.get("class") or "").split() if _NAME.match(c)]
@@ -117,24 +120,33 @@ def css_names(el: Any) -> list[str]:
     return found
 
 
-def _paths(root: Any) -> Iterator[str]:
-    """Every CSS path naming an element of the page (tag + id or classes; bare headings)."""
+def _paths(root: Any) -> Iterator[tuple[str, Any]]:
+    """Every CSS path naming an element of the page, with that element, in document order
+    (tag + id or classes; bare headings, also under their parent's names; meta properties)."""
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag.lower() in _SKIP:
             continue
-        own = css_names(el)
-        yield from own
+        for name in css_names(el):
+            yield name, el
         if el.tag.lower() in _BARE:
-            yield el.tag.lower()
+            yield el.tag.lower(), el
             parent = el.getparent()
             if parent is not None and isinstance(parent.tag, str):
                 for name in css_names(parent):
-                    yield f"{name} > {el.tag.lower()}"
+                    yield f"{name} > {el.tag.lower()}", el
     for meta in root.iter("meta"):
         prop = str(meta.get("property") or meta.get("itemprop") or "").strip()
         if prop and _NAME.match(prop.replace(":", "_")) and meta.get("content"):
             attr = "property" if meta.get("property") else "itemprop"
-            yield f"meta[{attr}='{prop}']"
+            yield f"meta[{attr}='{prop}']", meta
+
+
+def _first_elements(root: Any) -> dict[str, Any]:
+    """Each CSS path of the page with the first element it names, in one walk."""
+    first: dict[str, Any] = {}
+    for css, el in _paths(root):
+        first.setdefault(css, el)
+    return first
 
 
 def _text_of(el: Any) -> str:
@@ -150,8 +162,19 @@ def common_landmarks(roots: Sequence[Any], *, limit: int = 4000) -> list[Landmar
     """
     if not roots:
         return []
-    marks = (landmark(roots, css) for css in list(dict.fromkeys(_paths(roots[0])))[:limit])
-    return [mark for mark in marks if mark is not None]
+    firsts = [_first_elements(root) for root in roots]
+    marks: list[Landmark] = []
+    for css in list(firsts[0])[:limit]:
+        if not _SIMPLE.match(css):
+            mark = landmark(roots, css)  # several classes, attributes: cssselect decides
+            if mark is not None:
+                marks.append(mark)
+            continue
+        # one name per step: the walk's first element is the selector's first match
+        elements = [first.get(css) for first in firsts]
+        if all(el is not None for el in elements):
+            marks.append(_landmark(css, elements))
+    return marks
 
 
 def landmark(roots: Sequence[Any], css: str) -> Landmark | None:
@@ -162,6 +185,10 @@ def landmark(roots: Sequence[Any], css: str) -> Landmark | None:
         return None  # a name cssselect cannot read after all
     if not elements or len(elements) < len(roots):
         return None
+    return _landmark(css, elements)
+
+
+def _landmark(css: str, elements: Sequence[Any]) -> Landmark:
     return Landmark(
         css=css,
         tag=str(elements[0].tag).lower(),
