@@ -48,7 +48,7 @@ from news.discovery.landmarks import (
 )
 from news.discovery.links import derive_links, id_pattern
 from news.discovery.model import SamplePage
-from news.discovery.scoring import is_chrome_line
+from news.discovery.scoring import HOME_LINKS, is_chrome_line
 from news.errors import SourceError
 from news.extract.dates import looks_like_header_clock, parse_vietnamese_datetime
 from news.extract.page import meta, page_text, parse_html
@@ -70,7 +70,6 @@ _CHROME_HINT = re.compile(
     r"xem-?them|cung-?chuyen-?muc|facebook|like|vote|advert",
     re.I,
 )
-_HOME = frozenset({"trang chu", "home", "trang nhat", "trang chinh"})
 _MAX_DROPS = 12
 #: Elements (in document order) within which a date counts as the title's.
 _NEAR_TITLE = 300
@@ -291,7 +290,7 @@ def _one_name(text: str) -> bool:
     return (
         0 < len(text) <= 60
         and len(text.split()) <= 8
-        and not any(folded.startswith(home) for home in _HOME)
+        and not any(folded.startswith(home) for home in HOME_LINKS)
         and "»" not in text
     )
 

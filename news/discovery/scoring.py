@@ -46,6 +46,7 @@ from news.text import fold_diacritics, normalize_text
 __all__ = [
     "FIELD_WEIGHTS",
     "GOOD_SCORE",
+    "HOME_LINKS",
     "ZERO_CONFIG",
     "PageFacts",
     "chrome_ratio",
@@ -159,7 +160,8 @@ _CHROME_PHRASES = tuple(
     )
 )
 _SHORT_LINE = 80
-_HOME = frozenset({"trang chu", "home", "trang nhat", "trang chinh"})
+#: Folded names of the home link, first in every breadcrumb: no category.
+HOME_LINKS = frozenset({"trang chu", "home", "trang nhat", "trang chinh"})
 #: Words from which a body counts as a full article (short notices score less).
 _FULL_BODY_WORDS = 80
 
@@ -202,7 +204,7 @@ def _body_score(article: ExtractedArticle) -> float:
 
 
 def _category_score(category: str) -> float:
-    if not category or _fold(category) in _HOME:
+    if not category or _fold(category) in HOME_LINKS:
         return 0.0  # "Trang chủ" is the first link of every breadcrumb, no section
     return 1.0 if len(category) <= 60 and len(category.split()) <= 8 else 0.3
 
