@@ -10,6 +10,7 @@ without a config file the YAML is shown to paste.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ def make_settings(emulator: Emulator, tmp_path: Path, config: Path | None) -> Se
     )
 
 
+@contextmanager
 def started(
     emulator: Emulator, settings: Settings, factory: sessionmaker[Session]
 ) -> Iterator[RunningBot]:
@@ -77,9 +79,9 @@ def bot(
     config_file: Path,
     factory: sessionmaker[Session],
 ) -> Iterator[RunningBot]:
-    yield from started(
-        telegram_emulator, make_settings(telegram_emulator, tmp_path, config_file), factory
-    )
+    settings = make_settings(telegram_emulator, tmp_path, config_file)
+    with started(telegram_emulator, settings, factory) as running:
+        yield running
 
 
 def ask_and_wait(bot: RunningBot, chat: int, text: str, user: int | None = None) -> MessageRecord:
@@ -182,7 +184,7 @@ def test_without_a_config_file_the_yaml_is_shown_to_paste(
 ) -> None:
     settings = make_settings(telegram_emulator, tmp_path, None)
     assert settings.config_file is None
-    for bot in started(telegram_emulator, settings, factory):
+    with started(telegram_emulator, settings, factory) as bot:
         url = sites.url_for("http://feedsite.test/")
         reply = ask_and_wait(bot, EDITOR_VI, f"/addsource {url}")
         text = reply.text or ""
