@@ -28,6 +28,7 @@ _PATH_PATTERNS = (
     r"-(\d+)\.(?:chn|ldo|vnp|aspx|php)$",
     r"(\d{5,})\.\w+$",
     r"/(\d{4,})/?$",
+    r"/(\d{4,})-[^/]+\.html?$",
 )
 _MIN_LINKS = 3
 

@@ -156,3 +156,46 @@ def test_one_real_page_alone_still_gives_its_title_and_mostly_its_date() -> None
             dates += stated is not None and stated.isoformat() == entry["published"]["iso"]
     assert titles == len(entries)
     assert dates >= dated - 1  # tinhte (a forum thread: a later post's date) misses
+
+
+@pytest.mark.parametrize(
+    ("urls", "pattern"),
+    [
+        (  # dantri, soha: the id before .htm
+            [
+                "http://dantri.com.vn/su-kien/chot-lich-nghi-le-tet-2013-677792.htm",
+                "http://dantri.com.vn/xa-hoi/mot-bai-khac-677801.htm",
+            ],
+            r"-(\d+)\.html?$",
+        ),
+        (  # genk
+            [
+                "http://genk.vn/internet/amazon-ke-lao-luyen-2012122104231130.chn",
+                "http://genk.vn/mobile/bai-khac-2012122109152241.chn",
+            ],
+            r"-(\d+)\.(?:chn|ldo|vnp|aspx|php)$",
+        ),
+        (  # 24h: "c46a508182.html"
+            [
+                "http://www.24h.com.vn/tin-tuc-trong-ngay/dot-nhap-lo-luyen-thi-c46a508182.html",
+                "http://www.24h.com.vn/tin-tuc-trong-ngay/bai-khac-c46a508190.html",
+            ],
+            r"(\d{5,})\.\w+$",
+        ),
+        (  # tinhte threads
+            ["http://www.tinhte.vn/threads/1739393/", "http://www.tinhte.vn/threads/1739400/"],
+            r"/(\d{4,})/?$",
+        ),
+        (  # ione: the id before the slug
+            [
+                "http://ione.vnexpress.net/tin-tuc/vui-la/anh/2012/12/41584-nhung-nguoi.html",
+                "http://ione.vnexpress.net/tin-tuc/vui-la/anh/2012/12/41590-bai-khac.html",
+            ],
+            r"/(\d{4,})-[^/]+\.html?$",
+        ),
+    ],
+)
+def test_real_sites_article_url_shapes(urls: list[str], pattern: str) -> None:
+    """The URL shapes of the real corpus' sites (their canonical URLs) give their id."""
+    assert id_pattern(urls) == pattern
+    assert SiteProfile(name="x", article_id_pattern=pattern).article_id_pattern == pattern
