@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cssselect import SelectorError
 from pydantic import ValidationError
 
 from config.profiles import SiteProfile
@@ -138,7 +139,7 @@ def derive_profile(
     for page, text, _ in parsed:
         try:
             extract_with_profile(profile, text, url=page.url, now=moment, tz=tz)
-        except SourceError:
+        except (SourceError, SelectorError):
             return None
     return profile
 

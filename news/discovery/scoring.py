@@ -34,6 +34,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cssselect import SelectorError
+
 from config.profiles import SiteProfile
 from news.discovery.model import SCORED_FIELDS, MethodScore, SamplePage
 from news.errors import SourceError
@@ -292,7 +294,7 @@ def _score_method(
     for page, text, _facts in pages:
         try:
             articles.append(extract(text, page.url))
-        except SourceError as exc:
+        except (SourceError, SelectorError) as exc:  # a custom profile's selector lxml refuses
             articles.append(None)
             errors.append(f"{page.url}: {exc}")
     repeated = _repeated_fields(articles)
