@@ -270,7 +270,7 @@ def _fix_atom_links(
             anchor = links[-1] if links else None
             for copy in reversed(story.also_on):
                 element = etree.Element(f"{_ATOM}link")
-                element.set("href", copy.url)
+                element.set("href", clean(copy.url))
                 element.set("rel", "related")
                 label = f"{copy.title} ({copy.source})" if copy.source else copy.title
                 element.set("title", clean(label))

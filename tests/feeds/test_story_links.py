@@ -196,3 +196,22 @@ def test_the_grouping_of_a_real_republished_copy_shows_in_the_feeds(
             "source": "baotinh",
         }
     ]
+
+
+def test_hostile_copy_titles_keep_the_feeds_well_formed(factory: sessionmaker[Session]) -> None:
+    hostile = 'Tin "nóng" \x0b]]></link><script>alert(1)</script> & \ufffe'
+    first = add(factory, 1, "tinhuy", "Tin gốc")
+    second = add(factory, 2, "baotinh", hostile)
+    group(factory, first, second)
+    rebuild_all(factory, settings())
+    atom = document(factory, "all.atom")
+    root = lxml.etree.fromstring(atom)  # well-formed XML
+    assert b"<script>" not in atom
+    titles = [
+        link.get("title") for link in root.iter(f"{ATOM}link") if link.get("rel") == "related"
+    ]
+    assert 'Tin "nóng" ]]></link><script>alert(1)</script> &  (baotinh)' in titles
+    item = json_items(factory, "all.json")["http://tinhuy.test/tin/1.html"]
+    assert (
+        item["_loa"]["also_on"][0]["title"] == 'Tin "nóng" ]]></link><script>alert(1)</script> & '
+    )  # type: ignore[index]
