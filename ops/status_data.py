@@ -11,6 +11,9 @@ ledger (100,000 articles, 1,000,000 deliveries): open deliveries through
 sent ones), recent sends through ``ix_deliveries_sent_at``, recent articles
 through ``ix_articles_first_seen`` and each source's latest article through
 ``ix_articles_source_seen`` (migration 0010). Nothing scans the whole ledger.
+The stories section (groups of two or more articles of the last 72 hours)
+comes with `current_status`: one aggregate over the same first-seen range
+(:func:`news.stories.groups.recent_groups`).
 """
 
 from __future__ import annotations
