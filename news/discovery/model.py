@@ -75,7 +75,9 @@ class Proposal:
     `source` is the proposed source as it would be written under ``sources:``
     (a plain mapping that validates as config.settings.SourceConfig);
     `profile` a derived profile for ``profiles:`` when no built-in one fits
-    (a mapping that validates as config.profiles.SiteProfile), else None.
+    and it reads better than zero-config (a mapping that validates as
+    config.profiles.SiteProfile), else None; `derived` is the profile derived
+    whenever no built-in one fits, shown even when zero-config was proposed.
     `ok` is False when nothing watchable was found: `attempts` says what was tried.
     """
 
@@ -90,6 +92,7 @@ class Proposal:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: the proposed source's category names → their slugs (news.text.slugify), for the table
     category_slugs: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -43,6 +43,8 @@ from news.text import slugify
 
 #: candidates whose sample articles are fetched and scored
 MAX_SCORED = 3
+#: how much better than zero-config a derived profile must read to be proposed
+DERIVED_MARGIN = 0.03
 #: a method below this reads too little to propose at all (GOOD_SCORE: it "fits")
 USABLE_SCORE = 0.4
 #: kinds in the order they are preferred (a feed carries dates and costs one request)
@@ -92,13 +94,13 @@ def propose_source(
     for candidate in ranked:
         site.note(f"articles of {candidate.url}", _score_line(scores.get(candidate.url, ())))
     derived: SiteProfile | None = None
-    if not any(s and s[0].score >= GOOD_SCORE for s in scores.values()):
+    if not _a_profile_fits(scores):
         name = source_name(url, settings)
         derived = _derive(ranked, samples, site, name, profiles, settings.tz, now)
         if derived is not None:
             profiles[derived.name] = derived
             scores = _scores(ranked, samples, profiles, settings.tz, now)
-    choice = _choose(ranked, scores, site, profiles)
+    choice = _choose(ranked, scores, site, profiles, derived.name if derived else None)
     base = Proposal(
         url=url,
         candidates=tuple(found.candidates),
@@ -134,6 +136,21 @@ def propose_source(
         attempts=tuple(site.attempts),
         warnings=tuple(warnings),
         category_slugs={name: slugify(name) for name in categories},
+        derived=derived.model_dump(exclude_defaults=True) if derived else None,
+    )
+
+
+def _a_profile_fits(scores: dict[str, tuple[MethodScore, ...]]) -> bool:
+    """Whether some site profile (zero-config aside) reads some candidate's articles well.
+
+    When none does, a profile is derived from the site's own pages and scored
+    beside zero-config, and the better one is proposed: selectors made for the
+    site read it exactly and cheaply, zero-config keeps guessing.
+    """
+    return any(
+        m.method != ZERO_CONFIG and m.score >= GOOD_SCORE
+        for methods in scores.values()
+        for m in methods
     )
 
 
@@ -220,10 +237,21 @@ def _choose(
     scores: dict[str, tuple[MethodScore, ...]],
     site: SiteFetcher,
     profiles: dict[str, SiteProfile],
+    derived: str | None = None,
 ) -> tuple[Candidate, MethodScore] | None:
-    """The first candidate (in preference order) some method reads well enough."""
+    """The first candidate (in preference order) some method reads well enough.
+
+    A derived profile must read clearly better than zero-config
+    (:data:`DERIVED_MARGIN`) to be proposed: selectors learnt from three pages
+    break when the site changes its template, zero-config does not.
+    """
+
+    def merit(method: MethodScore) -> float:
+        return method.score - (DERIVED_MARGIN if method.method == derived else 0.0)
+
     for candidate in ranked:
-        for method in scores.get(candidate.url, ()):
+        methods = sorted(scores.get(candidate.url, ()), key=merit, reverse=True)
+        for method in methods:
             if method.score < USABLE_SCORE:
                 break
             if candidate.kind == "listing" and not _finds_links(candidate, method, site, profiles):

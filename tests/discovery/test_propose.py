@@ -109,6 +109,9 @@ def test_a_site_with_only_a_sitemap_gets_its_google_news_sitemap(
     assert proposal.source["kind"] == "sitemap"
     assert new_sites.corpus_url(proposal.source["url"]) == "http://newsmap.test/sitemaps/news.xml"
     assert proposal.method == "zero-config" and "profile" not in proposal.source
+    # no built-in profile fits: one is derived and shown, but it reads no better than
+    # zero-config, which survives a new template, so zero-config is proposed
+    assert proposal.derived is not None and proposal.profile is None
     # the news sitemap lists oldest first; publication dates put the newest first
     first = new_sites.corpus_url(proposal.chosen.article_urls[0])
     assert first.endswith("-7001.html")
