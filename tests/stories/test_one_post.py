@@ -8,6 +8,7 @@ story directly in the database.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -402,3 +403,32 @@ def test_max_links_and_readers_without_dedupe(
     announce(publisher, copy_of(factory, "so-ngoai-vu", 4, story))
     assert run_edits(publisher) == [EditStatus.SKIPPED]  # no room: not even a no-op edit
     assert len(telegram_emulator.calls("editMessageText")) == 1
+
+
+def test_two_copies_planned_at_once_get_one_post(factory: sessionmaker[Session]) -> None:
+    """Two workers planning two copies of one story at the same moment: one post, one link
+    (the story's row is locked while a chat's earlier post is looked for)."""
+    rules = [RouteRule(channel="@cung_luc")]
+    pairs = []
+    for n in range(5):
+        first = copy_of(factory, "bao-tinh", 10 + n, None)
+        pairs.append((first, copy_of(factory, "cong-tinh-uy", 20 + n, story_of(factory, first))))
+    barrier = threading.Barrier(2)
+
+    def plan(articles: list[int]) -> None:
+        for article_id in articles:
+            barrier.wait(timeout=10)
+            plan_announcements(factory, [article_id], rules)
+
+    threads = [
+        threading.Thread(target=plan, args=([pair[side] for pair in pairs],)) for side in (0, 1)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    with factory() as session:
+        posts = session.scalars(select(Delivery.article_id)).all()
+        links = session.scalars(select(StoryCopy.article_id)).all()
+    assert len(posts) == 5 and len(links) == 5
+    assert sorted([*posts, *links]) == sorted(a for pair in pairs for a in pair)
