@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import StoriesConfig
@@ -81,11 +81,10 @@ def assign_story(
     )
     now = utcnow()
     if best is not None and best.story_id is not None:
-        story = session.get_one(Story, best.story_id)
-        story.updated_at = now
-        article.story_id = story.id
+        session.execute(update(Story).where(Story.id == best.story_id).values(updated_at=now))
+        article.story_id = best.story_id
         session.flush()
-        return StoryAssignment(story.id, True, best.article_id, best.similarity)
+        return StoryAssignment(best.story_id, True, best.article_id, best.similarity)
     story = Story(first_article_id=article.id, created_at=now, updated_at=now)
     session.add(story)
     session.flush()
