@@ -20,7 +20,7 @@ from news.bundles import chats_with_due_bundles
 from news.ledger import DEFAULT_STUCK_AFTER, due_delivery_ids
 from news.models import Article, ArticleStatus, Delivery, DeliveryState, Source, SourceState
 from news.pauses import paused_sources
-from news.stories.copies import posts_to_edit
+from news.stories.copies import posts_to_edit, withdrawn_copies
 
 OVERDUE_FACTOR = 3
 #: polls answered 304 record themselves only every NOT_MODIFIED_HEARTBEAT (10 min)
@@ -38,6 +38,8 @@ class DueWork:
     bundle_chats: list[str] = field(default_factory=list)
     #: posts whose "Also on" line must change (a story's copy joined or was split off)
     story_posts: list[int] = field(default_factory=list)
+    #: withdrawn articles whose "Also on" links are still on posts
+    withdrawn_copies: list[int] = field(default_factory=list)
 
 
 def find_due_work(
@@ -68,7 +70,8 @@ def find_due_work(
     due = due_delivery_ids(session, now=now, stuck_after=stuck_after)
     bundles = chats_with_due_bundles(session, now=now, stuck_after=stuck_after)
     story_posts = posts_to_edit(session, now=now)
-    return DueWork(due, overdue, stale_articles(session, now=now), bundles, story_posts)
+    stale = stale_articles(session, now=now)
+    return DueWork(due, overdue, stale, bundles, story_posts, withdrawn_copies(session))
 
 
 def stale_articles(session: Session, limit: int = 200, *, now: datetime) -> list[int]:

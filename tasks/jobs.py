@@ -284,6 +284,9 @@ def reconcile() -> None:
         fix_posts.delay(article_id)
     for delivery_id in due.story_posts:
         story_edits.delay(delivery_id)
+    for article_id in due.withdrawn_copies:  # fix_posts drops these; its task may be lost
+        for post in drop_withdrawn(rt.factory, article_id):
+            story_edits.delay(post)
     check_backlog(rt.factory, rt.settings.backlog_alert_threshold)
     send_alerts.delay()
     if due.delivery_ids or due.source_names or due.bundle_chats or due.story_posts:

@@ -246,3 +246,16 @@ def drop_withdrawn(factory: sessionmaker[Session], article_id: int) -> list[int]
             .values(state=StoryCopyState.DROPPING.value, next_attempt_at=None)
         )
         return posts_to_edit(session, article_ids=[article_id], limit=10_000)
+
+
+def withdrawn_copies(session: Session, *, limit: int = 100) -> list[int]:
+    """Withdrawn articles whose links posts still show: what the reconciler drops
+    (:func:`drop_withdrawn`) if the withdrawal's own task was lost."""
+    query = (
+        select(StoryCopy.article_id)
+        .join(Article, Article.id == StoryCopy.article_id)
+        .where(StoryCopy.state.in_(WANTED), Article.status == ArticleStatus.WITHDRAWN)
+        .distinct()
+        .limit(limit)
+    )
+    return list(session.scalars(query))

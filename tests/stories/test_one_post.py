@@ -351,7 +351,11 @@ def test_a_withdrawn_copy_leaves_the_post(
     assert drop_withdrawn(factory, second) == []  # not withdrawn: nothing changes
     with factory.begin() as session:
         session.get_one(Article, second).status = ArticleStatus.WITHDRAWN
+    with factory() as session:  # the reconciler finds it too, if fix_posts' task was lost
+        assert find_due_work(session, [], utcnow()).withdrawn_copies == [second]
     assert len(drop_withdrawn(factory, second)) == 1
+    with factory() as session:
+        assert find_due_work(session, [], utcnow()).withdrawn_copies == []
     assert run_edits(publisher) == [EditStatus.EDITED]
     (message,) = telegram_emulator.sent(channel["id"])
     assert message.text is not None and "Cũng đăng trên" not in message.text
