@@ -232,14 +232,20 @@ def drop_withdrawn(factory: sessionmaker[Session], article_id: int) -> list[int]
     Called when an article is withdrawn (tasks.jobs.fix_posts); a post rendered
     meanwhile already leaves it out (see :func:`post_links`).
     """
-    with write_session(factory) as session:
-        withdrawn = session.scalar(
-            select(Article.id).where(
-                Article.id == article_id, Article.status == ArticleStatus.WITHDRAWN
+    with factory() as session:  # a correction (the usual fix) writes nothing here
+        shown = session.scalar(
+            select(StoryCopy.id)
+            .join(Article, Article.id == StoryCopy.article_id)
+            .where(
+                StoryCopy.article_id == article_id,
+                StoryCopy.state.in_(WANTED),
+                Article.status == ArticleStatus.WITHDRAWN,
             )
+            .limit(1)
         )
-        if withdrawn is None:
-            return []
+    if shown is None:
+        return []  # not withdrawn, or its links already dropping (the sweep has those)
+    with write_session(factory) as session:
         session.execute(
             update(StoryCopy)
             .where(StoryCopy.article_id == article_id, StoryCopy.state.in_(WANTED))
