@@ -66,9 +66,11 @@ def found_article(lang: str, found: FoundArticle, group: StoryGroup | None = Non
 
 
 def story_line(lang: str, group: StoryGroup, article_id: int) -> str:
-    """``Same story: #5 baotinh, #7 chinhphu``, each copy a link to its page."""
+    """``Same story: #5 baotinh, #7 chinhphu (withdrawn)``, each copy a link to its page."""
+    withdrawn = f" ({t(lang, 'ed_state_withdrawn')})"
     copies = ", ".join(
         f'<a href="{escape(m.url, quote=True)}">#{m.article_id} {escape(m.source or "?")}</a>'
+        + (withdrawn if m.withdrawn else "")
         for m in group.others(article_id)
     )
     return t(lang, "ed_story_line", copies=copies)

@@ -173,11 +173,14 @@ def test_find_shows_the_group_and_only_an_editors_split_tap_splits(
 def test_find_in_vietnamese(bot: RunningBot, factory: sessionmaker[Session]) -> None:
     first = add(factory, 1, "tinhuy", "Hội nghị báo chí")
     second = add(factory, 2, "baotinh", "Hội nghị báo chí toàn tỉnh")
-    group(factory, first, second)
+    third = add(factory, 3, "chinhphu", "Báo chí toàn tỉnh dự hội nghị")
+    group(factory, first, second, third)
+    with factory.begin() as session:
+        session.execute(update(Article).where(Article.id == third).values(status="withdrawn"))
     reply = bot.ask(EDITOR_VI, "/find hoi nghi")
-    assert f"Cùng câu chuyện: #{second} baotinh" in (reply.text or "")
+    assert f"Cùng câu chuyện: #{second} baotinh, #{third} chinhphu (đã gỡ)" in (reply.text or "")
     assert (f"✂️ Tách #{first}", f"ed:sp:{first}") in buttons(reply)
     unknown = bot.ask(EDITOR_VI, "/find 999999")
     assert "Cùng câu chuyện" not in (unknown.text or "")
     status = bot.ask(EDITOR_VI, "/status").text or ""
-    assert "Cùng câu chuyện, nhiều nguồn (72 giờ qua): 1 nhóm, 2 bài." in status
+    assert "Cùng câu chuyện, nhiều nguồn (72 giờ qua): 1 nhóm, 3 bài." in status
