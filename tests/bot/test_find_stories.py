@@ -184,3 +184,10 @@ def test_find_in_vietnamese(bot: RunningBot, factory: sessionmaker[Session]) -> 
     assert "Cùng câu chuyện" not in (unknown.text or "")
     status = bot.ask(EDITOR_VI, "/status").text or ""
     assert "Cùng câu chuyện, nhiều nguồn (72 giờ qua): 1 nhóm, 3 bài." in status
+
+
+def test_split_of_an_article_that_is_gone_is_refused(bot: RunningBot) -> None:
+    forged = bot.send_with_buttons(EDITOR, "ed:sp:999999")
+    bot.emulator.inject_callback_query(EDITOR, forged, "ed:sp:999999", user_id=EDITOR)
+    done = bot.wait_for(lambda: (m := bot.message(EDITOR, forged)).text != "buttons" and m)
+    assert done.text == "Not done: no article with id 999999"
