@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from config.settings import Settings
+from config.yaml_append import render_entry
 from news.discovery.entries import (
     best_score,
     profile_entry,
@@ -85,6 +86,7 @@ def proposal_json(proposal: Proposal) -> dict[str, Any]:
         "source": proposal.source,
         "profile": profile_entry(proposal),
         "yaml": proposed_yaml(proposal) or None,
+        "derived": proposal.derived,
         "attempts": [dataclasses.asdict(a) for a in proposal.attempts],
         "warnings": list(proposal.warnings),
     }
@@ -114,6 +116,16 @@ def print_proposal(proposal: Proposal, console: Console) -> None:
             highlight=False,
         )
     console.print(proposed_yaml(proposal), markup=False, highlight=False, soft_wrap=True)
+    if proposal.derived is not None and proposal.profile is None:
+        console.print(
+            "No site profile fits; this one was derived from the site's pages. It reads no "
+            "better than zero-config (which survives a new template), so it is not proposed; "
+            "to use it, add it under profiles: and set the source's profile: to its name.",
+            markup=False,
+            highlight=False,
+        )
+        derived = {"profiles": {proposal.derived.get("name", "derived"): proposal.derived}}
+        console.print(render_entry(derived, indent=0), markup=False, highlight=False)
 
 
 def print_refusal(proposal: Proposal, console: Console) -> None:

@@ -235,6 +235,10 @@ def test_json_and_write_then_the_table_and_a_duplicate_refused(
     assert "Candidates" in out and "Extraction scores" in out
     assert "<link rel=" in out and "zero-config" in out
     assert "sources:\n  - name: feedsite" in out  # a new name: feedsite is taken in settings
+    # no built-in profile fits feedsite: the derived one is shown, not proposed
+    assert document["derived"] is not None and document["profile"] is None
+    assert "this one was derived from the site's pages" in out
+    assert "profiles:\n  feedsite" in out  # named after the source (feedsite-2 here)
     assert "source 'feedsite' already watches" in err
     code, out, err = add_source(settings, url, write=config, name="feedsite")
     assert code == 2
