@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from news.db import utcnow, write_session
 from news.models import (
     Article,
+    ArticleFingerprint,
     ArticleStatus,
     Delivery,
     DeliveryState,
@@ -36,6 +37,7 @@ from news.models import (
     StoryCopy,
     StoryCopyState,
 )
+from news.stories.fingerprint import similarity
 
 #: Chats looked up per statement (a story for 10,000 readers stays a few queries).
 CHUNK = 500
@@ -91,9 +93,9 @@ def divert_copies(session: Session, article: Article, chats: Sequence[str]) -> l
                 )
             )
         )
-        posts: dict[str, tuple[int, str | None]] = {}
+        posts: dict[str, tuple[int, str | None, int]] = {}
         rows = session.execute(
-            select(Delivery.chat_id, Delivery.id, Delivery.bundle)
+            select(Delivery.chat_id, Delivery.id, Delivery.bundle, Delivery.article_id)
             .join(Article, Article.id == Delivery.article_id)
             .where(
                 Article.story_id == article.story_id,
@@ -104,13 +106,14 @@ def divert_copies(session: Session, article: Article, chats: Sequence[str]) -> l
             )
             .order_by(Delivery.id)
         )
-        for chat, delivery_id, bundle in rows:
-            posts.setdefault(chat, (delivery_id, bundle))
+        for chat, delivery_id, bundle, posted in rows:
+            posts.setdefault(chat, (delivery_id, bundle, posted))
+        alike = _similarities(session, article.id, {post[2] for post in posts.values()})
         for chat in chunk:
             if chat in own or chat not in posts:
                 keep.append(chat)
                 continue
-            delivery_id, bundle = posts[chat]
+            delivery_id, bundle, posted = posts[chat]
             held = bundle is not None
             copies.append(
                 {
@@ -118,12 +121,30 @@ def divert_copies(session: Session, article: Article, chats: Sequence[str]) -> l
                     "article_id": article.id,
                     "state": (StoryCopyState.SKIPPED if held else StoryCopyState.PENDING).value,
                     "last_error": DIGEST_REASON if held else None,
+                    "similarity": alike.get(posted),
                     "created_at": utcnow(),
                 }
             )
     if copies:
         session.execute(_insert_ignoring_conflicts(session), copies)
     return keep
+
+
+def _similarities(session: Session, copy_id: int, posted: set[int]) -> dict[int, float]:
+    """Estimated Jaccard similarity of the copy to each posted article (their MinHash
+    signatures; none for an article without a fingerprint)."""
+    if not posted:
+        return {}
+    rows = session.execute(
+        select(ArticleFingerprint.article_id, ArticleFingerprint.signature).where(
+            ArticleFingerprint.article_id.in_([copy_id, *posted])
+        )
+    )
+    signatures = {article_id: bytes(sig) for article_id, sig in rows}
+    mine = signatures.get(copy_id)
+    if mine is None:
+        return {}
+    return {a: similarity(mine, signatures[a]) for a in posted if a in signatures}
 
 
 def _insert_ignoring_conflicts(session: Session) -> Insert:

@@ -76,13 +76,21 @@ def with_routes(publisher: Publisher, *routes: RouteRule) -> Settings:
     return publisher.settings
 
 
-def copy_of(factory: sessionmaker[Session], source: str, n: int, story: int | None) -> int:
-    """Article `n` from `source`, in `story` (created when None); returns the article id."""
+BODY = " ".join(f"Đoạn {i} của bài viết về hội nghị tuyên giáo toàn tỉnh." for i in range(8))
+
+
+def copy_of(
+    factory: sessionmaker[Session], source: str, n: int, story: int | None, body: str = ""
+) -> int:
+    """Article `n` from `source`, in `story` (created when None); returns the article id.
+
+    With a `body` long enough, the article is fingerprinted as it is stored."""
     with factory.begin() as session:
         src = get_or_create_source(session, name=source, kind="html", url=f"http://{source}.test/")
         item = extracted(n, title=f"Hội nghị tuyên giáo ({source})")
         url = f"http://{source}.test/tin/bai-{n}.html"
-        result = upsert_article(session, replace(item, url=url, canonical_url=url), source=src)
+        item = replace(item, url=url, canonical_url=url, body=body or item.body)
+        result = upsert_article(session, item, source=src)
         article = session.get_one(Article, result.article_id)
         if story is None:
             row = Story(first_article_id=article.id)
@@ -136,9 +144,9 @@ def test_two_sources_one_channel_get_one_message_then_one_edit_per_copy(
 ) -> None:
     channel = telegram_emulator.create_chat("channel", username="tin_tinh")
     with_routes(publisher, RouteRule(channel="@tin_tinh"))
-    first = copy_of(factory, "bao-tinh", 1, None)
+    first = copy_of(factory, "bao-tinh", 1, None, body=BODY)
     assert len(announce(publisher, first)) == 1
-    second = copy_of(factory, "cong-tinh-uy", 2, story_of(factory, first))
+    second = copy_of(factory, "cong-tinh-uy", 2, story_of(factory, first), body=BODY)
     assert announce(publisher, second) == []  # a link, not a delivery
     assert run_edits(publisher) == [EditStatus.EDITED]
     (message,) = telegram_emulator.sent(channel["id"])
@@ -155,6 +163,9 @@ def test_two_sources_one_channel_get_one_message_then_one_edit_per_copy(
     assert message.text.endswith("Cũng đăng trên: cong-tinh-uy, ubnd-tinh")
     assert len(message.edits) == 2
     assert [state for _, state, _ in copies(factory)] == ["shown", "shown"]
+    with factory() as session:  # how alike the copy is to the posted article (MinHash)
+        alike = session.scalars(select(StoryCopy.similarity).order_by(StoryCopy.id)).all()
+    assert alike[0] is not None and alike[0] > 0.8 and alike[1] is None  # 3: no fingerprint
 
     # Repeated planning and sweeps: no second message, no further edit.
     announce(publisher, first, second, third)
