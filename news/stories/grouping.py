@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import StoriesConfig
@@ -85,12 +85,14 @@ def assign_story(
         article.story_id = best.story_id
         session.flush()
         return StoryAssignment(best.story_id, True, best.article_id, best.similarity)
-    story = Story(first_article_id=article.id, created_at=now, updated_at=now)
-    session.add(story)
+    story_id = session.scalars(
+        insert(Story)
+        .values(first_article_id=article.id, created_at=now, updated_at=now)
+        .returning(Story.id)
+    ).one()
+    article.story_id = story_id
     session.flush()
-    article.story_id = story.id
-    session.flush()
-    return StoryAssignment(story.id, False)
+    return StoryAssignment(story_id, False)
 
 
 def refingerprint(session: Session, article: Article, config: StoriesConfig) -> None:
