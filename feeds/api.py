@@ -48,7 +48,6 @@ from feeds.api_models import (
     validate,
 )
 from feeds.api_spec import docs_page, openapi_spec
-from news.announce import plan_announcements
 from news.errors import (
     ArticleNotFound,
     ConfigError,
@@ -234,7 +233,7 @@ def _push(
     settings: Settings, factory: sessionmaker[Session], model: Any
 ) -> tuple[int, dict[str, Any]]:
     """Store (or fetch and store), then announce a new article or correct an updated one."""
-    from tasks.actions import dispatch_feed_rebuild, dispatch_fixes, dispatch_publish
+    from tasks.actions import announce_stored
 
     result: IngestResult
     if isinstance(model, ArticlePush):
@@ -242,20 +241,9 @@ def _push(
         result = store_pushed(factory, settings, pushed)
     else:
         result = fetch_and_store(settings, factory, model.url)
-    ids: list[int] = []
-    queued = 0
-    if result.outcome == "new":
-        planned = plan_announcements(
-            factory, [result.article_id], settings.effective_routes(),
-            default_tz=settings.timezone,
-        )  # fmt: skip
-        queued = dispatch_publish(planned, settings=settings)
-        ids = [p.delivery_id for p in planned]
-    elif result.outcome == "updated":
-        dispatch_fixes([result.article_id], settings=settings)
-    if result.changed:
-        dispatch_feed_rebuild(settings=settings, factory=factory)
-    channels, readers = _deliveries(factory, ids)
+    announced = announce_stored(settings, factory, result.article_id, result.outcome, only_new=True)
+    queued = announced.queued
+    channels, readers = _deliveries(factory, [p.delivery_id for p in announced.planned])
     answer = {
         "id": result.article_id,
         "outcome": result.outcome,

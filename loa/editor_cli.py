@@ -169,20 +169,14 @@ def register(app: typer.Typer, load_settings: LoadSettings, open_runtime: OpenRu
         url: Annotated[str, typer.Argument(help="The article's address")],
     ) -> None:
         """Fetch, extract, store and publish an article the watcher missed."""
-        from news.announce import plan_announcements
         from news.ingest import fetch_and_store
-        from tasks.actions import dispatch_fixes, dispatch_publish
+        from tasks.actions import announce_stored
 
         settings, runtime = prepared(ctx)
         with runtime as rt:
             stored = fetch_and_store(settings, rt.factory, url)
-            planned = plan_announcements(
-                rt.factory, [stored.article_id], settings.effective_routes(),
-                default_tz=settings.timezone,
-            )  # fmt: skip
-            queued = dispatch_publish(planned, settings=settings)
-            if stored.outcome == "updated":
-                dispatch_fixes([stored.article_id], settings=settings)
+            announced = announce_stored(settings, rt.factory, stored.article_id, stored.outcome)
+            planned, queued = announced.planned, announced.queued
         if not planned:
             typer.echo(
                 f"article #{stored.article_id} ({stored.outcome}): nothing new to post "

@@ -19,7 +19,7 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
-from news.announce import Planned, announce_poll
+from news.announce import Planned, announce_poll, plan_announcements
 from news.errors import ConfigError, EditorialError, SourceError
 from news.pauses import is_source_paused
 from news.poll import PollReport
@@ -259,6 +259,52 @@ def announce_report(
         scope = FeedScope(frozenset((report.source,)), frozenset(changed))
         dispatch_feed_rebuild(settings=settings, factory=factory, scope=scope)
     return planned
+
+
+@dataclass(frozen=True)
+class Announced:
+    """What :func:`announce_stored` planned and how many publish tasks it queued."""
+
+    planned: list[Planned]
+    queued: int
+
+
+def announce_stored(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    article_id: int,
+    outcome: str,
+    *,
+    only_new: bool = False,
+) -> Announced:
+    """What follows an article stored outside a poll (/post, the CMS push, ``loa post``).
+
+    The article's deliveries are planned (planning is idempotent: a chat that
+    has its post gets nothing new; a copy of a story already posted to a chat
+    becomes an "Also on" link there, and its post's edit is queued) and
+    enqueued; a corrected article's posts are fixed; the feeds are rebuilt
+    when anything changed. `outcome` is news.ingest.IngestResult's. One
+    function, so the three ways in plan alike (dedupe settings included).
+    `only_new`: plan only for a new article (the HTTP API answers with the
+    deliveries a push created, and a repeated push creates none).
+    """
+    planned: list[Planned] = []
+    queued = 0
+    if outcome == "new" or not only_new:
+        planned = plan_announcements(
+            factory,
+            [article_id],
+            settings.effective_routes(),
+            default_tz=settings.timezone,
+            dedupe_readers=settings.stories.dedupe_readers,
+        )
+        queued = dispatch_publish(planned, settings=settings)
+        _dispatch_copies(settings, factory, [article_id])
+    if outcome == "updated":
+        dispatch_fixes([article_id], settings=settings)
+    if outcome != "unchanged":
+        dispatch_feed_rebuild(settings=settings, factory=factory)
+    return Announced(planned, queued)
 
 
 def poll_now(

@@ -32,7 +32,6 @@ from bot.commands.fallback import EDITOR_COMMANDS
 from bot.i18n import t
 from bot.publisher import preview as render_preview
 from news import editorial
-from news.announce import plan_announcements
 from news.errors import LoaError
 from news.ingest import IngestResult, fetch_and_store, fetch_article
 from news.models import Delivery, PauseKind
@@ -41,7 +40,8 @@ from news.status import current_status
 from news.store import transient_article
 from news.stories.groups import groups_of_articles
 from news.weburl import web_url
-from tasks.actions import dispatch_feed_rebuild, dispatch_fixes, dispatch_publish, poll_now
+from tasks.actions import announce_stored as announce
+from tasks.actions import poll_now
 
 log = logging.getLogger(__name__)
 FIND_LIMIT = 8
@@ -127,17 +127,7 @@ async def post_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 def announce_stored(d: Deps, stored: IngestResult) -> list[str]:
     """Plan and enqueue a stored article's deliveries; fix posts if it changed. Their chats."""
-    planned = plan_announcements(
-        d.factory,
-        [stored.article_id],
-        d.settings.effective_routes(),
-        default_tz=d.settings.timezone,
-    )
-    dispatch_publish(planned, settings=d.settings)
-    if stored.outcome == "updated":
-        dispatch_fixes([stored.article_id], settings=d.settings)
-    if stored.outcome != "unchanged":
-        dispatch_feed_rebuild(settings=d.settings, factory=d.factory)
+    planned = announce(d.settings, d.factory, stored.article_id, stored.outcome).planned
     ids = [p.delivery_id for p in planned]
     with d.factory() as session:
         return list(session.scalars(select(Delivery.chat_id).where(Delivery.id.in_(ids))))

@@ -102,3 +102,25 @@ def test_a_split_enqueues_the_new_post_and_the_edit(
         ("loa.publish", [new_post]),
         ("loa.story_edits", result.edits),
     ]
+
+
+def test_an_article_stored_outside_a_poll_enqueues_its_edit_too(
+    factory: sessionmaker[Session], settings: Settings, queue: str, redis_client: redis.Redis
+) -> None:
+    """/post, the CMS push and `loa post` share announce_stored: a copy is a link at once."""
+    first = copy_of(factory, "bao-tinh", 1, None)
+    announced = actions.announce_stored(settings, factory, first, "new")
+    assert announced.queued == 1
+    sent_all(factory)
+    second = copy_of(factory, "cong-tinh-uy", 2, story_of(factory, first))
+    redis_client.delete(queue)
+    again = actions.announce_stored(settings, factory, second, "new")
+    assert again.planned == [] and again.queued == 0
+    (post,) = [p.delivery_id for p in announced.planned]
+    assert queued(redis_client, queue) == [("loa.story_edits", [post])]
+    # the HTTP API's repeated push: nothing planned for an article it did not create
+    redis_client.delete(queue)
+    assert actions.announce_stored(settings, factory, first, "unchanged", only_new=True) == (
+        actions.Announced([], 0)
+    )
+    assert queued(redis_client, queue) == []
