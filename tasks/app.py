@@ -132,6 +132,7 @@ _LOG_FIELDS: dict[str, tuple[str, ...]] = {
     "loa.publish": ("delivery_id",),
     "loa.fix_posts": ("article_id",),
     "loa.send_bundle": ("chat_id",),
+    "loa.story_edits": ("delivery_id",),
 }
 
 
