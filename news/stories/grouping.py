@@ -10,7 +10,8 @@ never joined to, and never moves.
 
 Two workers storing two copies at the same moment cannot see each other's
 uncommitted rows. On SQLite writers are serialised (``BEGIN IMMEDIATE``), so
-it cannot happen; on PostgreSQL a transaction-scoped advisory lock serialises
+it cannot happen; on PostgreSQL a transaction-scoped advisory lock, taken by
+the statement that stores the fingerprint (before the lookup), serialises
 story assignment until commit (held for the rest of a short transaction: the
 poll and the push store one article per transaction).
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import StoriesConfig
@@ -64,11 +65,11 @@ def assign_story(
     fp = article_fingerprint(article)
     if fp is None:
         return None
-    _serialise(session)
     seen_at = article.first_seen_at or utcnow()
     store_fingerprint(
-        session, article.id, fp, source_id=article.source_id, seen_at=seen_at, replace=False
-    )
+        session, article.id, fp, source_id=article.source_id, seen_at=seen_at, replace=False,
+        lock_key=_LOCK_KEY,
+    )  # fmt: skip
     best = _best(
         matches(
             session,
@@ -149,9 +150,3 @@ def _best(found: list[Match], threshold: float) -> Match | None:
         (m for m in found if m.similarity >= threshold and not m.pinned and m.story_id is not None),
         None,
     )
-
-
-def _serialise(session: Session) -> None:
-    """On PostgreSQL, wait for any other transaction assigning a story to commit."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})

@@ -29,13 +29,25 @@ __all__ = ["Match", "candidates", "matches", "store_fingerprint"]
 #: on PostgreSQL and 0.25 ms on SQLite, against 1.2 / 0.4 ms for executemany and 2.6 / 3.3 ms
 #: for a 32-row VALUES list (compiling 96 parameters costs more than the rows)
 _BULK_BANDS = {
-    dialect: text(sql).bindparams(bindparam("seen_at", type_=UTCDateTime()))
-    for dialect, sql in {
-        "postgresql": "INSERT INTO fingerprint_bands (article_id, band_key, seen_at)"
-        " SELECT :article_id, unnest(CAST(:keys AS BIGINT[])), :seen_at",
-        "sqlite": "INSERT INTO fingerprint_bands (article_id, band_key, seen_at)"
-        " SELECT :article_id, value, :seen_at FROM json_each(:keys)",
-    }.items()
+    "sqlite": text(
+        "INSERT INTO fingerprint_bands (article_id, band_key, seen_at)"
+        " SELECT :article_id, value, :seen_at FROM json_each(:keys)"
+    ).bindparams(bindparam("seen_at", type_=UTCDateTime()))
+}
+#: PostgreSQL: the advisory lock (when a key is given; a volatile CTE runs once), the
+#: signature and the bands in one statement, since each round trip costs ~0.5 ms there
+_PG_STORE = {
+    locked: text(
+        ("WITH serialised AS (SELECT pg_advisory_xact_lock(:lock_key))," if locked else "WITH")
+        + " signature AS (INSERT INTO article_fingerprints"
+        "   (article_id, source_id, signature, seen_at)"
+        "   VALUES (:article_id, :source_id, :signature, :seen_at))"
+        " INSERT INTO fingerprint_bands (article_id, band_key, seen_at)"
+        " SELECT :article_id, key, :seen_at FROM"
+        + (" serialised," if locked else "")
+        + " unnest(CAST(:keys AS BIGINT[])) AS key"
+    ).bindparams(bindparam("seen_at", type_=UTCDateTime()))
+    for locked in (True, False)
 }
 _FINGERPRINTS: Table = ArticleFingerprint.__table__  # type: ignore[assignment]
 _BANDS: Table = FingerprintBand.__table__  # type: ignore[assignment]
@@ -59,10 +71,13 @@ def store_fingerprint(
     source_id: int | None,
     seen_at: datetime,
     replace: bool = True,
+    lock_key: int | None = None,
 ) -> None:
     """Store (or replace) an article's signature and band keys; None removes them.
 
     `replace` False: the article has none yet (a new one), one query saved.
+    `lock_key`: on PostgreSQL, take this transaction-scoped advisory lock in
+    the same statement (see news.stories.grouping), saving a round trip.
 
     Replacing is delete + insert: a corrected article's text changed, so its
     bands did too, and 32 rows are cheaper to rewrite than to diff. The old
@@ -85,8 +100,14 @@ def store_fingerprint(
         )
     if fp is None:
         return
-    # Core inserts on the session's connection: the ORM's bulk path costs more than the rows
     conn = session.connection()
+    if conn.dialect.name == "postgresql":  # one statement, one round trip, all of it
+        params: dict[str, object] = {"article_id": article_id, "source_id": source_id}
+        params |= {"signature": fp.signature, "keys": list(fp.bands), "seen_at": seen_at}
+        params["lock_key"] = lock_key
+        conn.execute(_PG_STORE[lock_key is not None], params)
+        return
+    # Core inserts on the session's connection: the ORM's bulk path costs more than the rows
     conn.execute(
         insert(_FINGERPRINTS).values(
             article_id=article_id, source_id=source_id, signature=fp.signature, seen_at=seen_at
