@@ -99,6 +99,7 @@ def render_options(
         "send_mode": cfg.send_mode,
         "long_caption": cfg.long_caption,
         "read_more": cfg.read_more,
+        "source_titles": settings.source_titles(),
     }
     if cfg.template:
         options["template"] = cfg.template

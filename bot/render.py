@@ -84,6 +84,8 @@ class RenderOptions:
     long_caption: LongCaption = "split"
     read_more: ReadMore = "button"
     extra: dict[str, str] = field(default_factory=dict)
+    #: source name → the title readers see (SourceConfig.title), for "Also on" links
+    source_titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -179,7 +181,8 @@ def with_links(
     anchors: list[str] = []
     best = text
     for url, name in links:
-        anchor = f'<a href="{html.escape(url, quote=True)}">{html.escape(name)}</a>'
+        shown = opts.source_titles.get(name, name)
+        anchor = f'<a href="{html.escape(url, quote=True)}">{html.escape(shown)}</a>'
         candidate = f"{text}\n\n{label}: " + ", ".join([*anchors, anchor])
         if visible_length(candidate) > limit:
             break

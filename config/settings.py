@@ -81,6 +81,11 @@ class SourceConfig(_Strict):
     """One watched news site (or feed)."""
 
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the site's name as readers see it ('Also on: Báo Khánh Hòa'); default: name",
+    )
     kind: SourceKind = "html"
     url: str = Field(pattern=r"^https?://")
     profile: str | None = Field(
@@ -529,6 +534,7 @@ class Settings(BaseSettings):
         return [
             SourceConfig(
                 name="demo",
+                title="Cổng TTĐT Đảng bộ tỉnh (demo)",
                 url=portal + "/",
                 profile="cms-portal",
                 poll_interval=10,
@@ -537,12 +543,17 @@ class Settings(BaseSettings):
             # the province's newspaper, republishing every other story (loa.demo_portal)
             SourceConfig(
                 name="demo-bao",
+                title="Báo tỉnh (demo)",
                 url=portal + "/bao/",
                 profile="cms-portal",
                 poll_interval=10,
                 announce_first_poll=3,
             ),
         ]
+
+    def source_titles(self) -> dict[str, str]:
+        """Source name → the title readers see, for the sources that have one."""
+        return {s.name: s.title for s in self.effective_sources() if s.title}
 
     def effective_channels(self) -> list[ChannelConfig]:
         """Configured channels, or the demo channel in demo mode."""

@@ -18,7 +18,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,6 +52,8 @@ class FeedContext:
     full_content: bool = True
     logo_url: str | None = None
     language: str = "vi"
+    #: source name → the title readers see (SourceConfig.title), for a story's copies
+    source_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ def feed_context(settings: Settings) -> FeedContext:
         full_content=settings.feed_full_content,
         logo_url=settings.feed_logo_url,
         language=settings.language,
+        source_titles=settings.source_titles(),
     )
 
 
@@ -108,7 +109,11 @@ def render_spec(
     """
     articles = select_articles(session, spec, query)
     # RSS 2.0 has no element for the copies of a story: only Atom and JSON Feed read them
-    stories = story_links(session, articles, groups) if spec.fmt != "rss" else {}
+    stories = (
+        story_links(session, articles, groups, titles=ctx.source_titles)
+        if spec.fmt != "rss"
+        else {}
+    )
     body = render(spec, ctx, articles, stories)
     return make_document(spec.key, CONTENT_TYPES[spec.fmt], body)
 

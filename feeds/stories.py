@@ -15,7 +15,7 @@ so a scoped rebuild takes the whole story's sources and categories
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -64,9 +64,15 @@ class GroupCache:
 
 
 def story_links(
-    session: Session, articles: Sequence[Article], cache: GroupCache | None = None
+    session: Session,
+    articles: Sequence[Article],
+    cache: GroupCache | None = None,
+    *,
+    titles: Mapping[str, str] | None = None,
 ) -> dict[int, StoryLinks]:
     """For each article of a story with other (not withdrawn) copies: its story and the copies.
+
+    A copy's source is shown by its title (`titles`: SourceConfig.title by name) when it has one.
 
     One indexed query (``ix_articles_story_id``) for the whole feed, however
     many articles it lists (their story ids are on the rows already), and
@@ -80,7 +86,7 @@ def story_links(
         if group is None or group.copies < 2:
             continue
         others = tuple(
-            Copy(m.url, m.title, m.source or "")
+            Copy(m.url, m.title, (titles or {}).get(m.source or "", m.source or ""))
             for m in group.others(article_id)
             if not m.withdrawn
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,14 +33,14 @@ from news.discovery.crawl import Found, find_candidates
 from news.discovery.derive import derive_profile
 from news.discovery.fetching import SiteFetcher
 from news.discovery.model import Candidate, MethodScore, Proposal, SamplePage
-from news.discovery.scoring import GOOD_SCORE, ZERO_CONFIG, score_methods
+from news.discovery.scoring import GOOD_SCORE, ZERO_CONFIG, score_methods, title_parts
 from news.errors import SourceError
 from news.extract import BUILTIN_PROFILES, reader_for
-from news.extract.page import canonicalize_url
+from news.extract.page import canonicalize_url, meta, parse_html
 from news.fetch import Fetcher
 from news.politeness import LocalGate
 from news.ssrf import HostPolicy, Resolver, check_url, safe_fetcher, system_resolve
-from news.text import slugify
+from news.text import normalize_text, slugify
 
 #: candidates whose sample articles are fetched and scored
 MAX_SCORED = 3
@@ -313,11 +314,11 @@ def _source(
         categories.append(chosen.category)
     categories += found.categories
     names = list(dict.fromkeys(c for c in categories if slugify(c)))
-    source: dict[str, Any] = {
-        "name": source_name(url, settings),
-        "kind": _SOURCE_KIND.get(chosen.kind, "html"),
-        "url": chosen.url,
-    }
+    source: dict[str, Any] = {"name": source_name(url, settings)}
+    title = site_title(samples)
+    if title:
+        source["title"] = title
+    source.update({"kind": _SOURCE_KIND.get(chosen.kind, "html"), "url": chosen.url})
     if profile is not None:
         source["profile"] = profile
     source["poll_interval"] = poll_interval(dates)
@@ -325,6 +326,33 @@ def _source(
         source["categories"] = {name: name for name in names}
     SourceConfig.model_validate(source)
     return source, names
+
+
+def site_title(pages: list[SamplePage]) -> str | None:
+    """The site's name as its pages state it, for readers ("Also on: Báo Khánh Hòa").
+
+    ``og:site_name`` (or ``application-name``) when the pages agree on one;
+    else the last part of ``<title>`` ("Headline - Báo X") when every page
+    ends with the same; None when the pages do not say (the config name is shown).
+    """
+    stated: Counter[str] = Counter()
+    endings: Counter[str] = Counter()
+    for page in pages:
+        try:
+            root = parse_html(page.content, page.url)
+        except (SourceError, ValueError):
+            continue
+        if name := normalize_text(meta(root, "og:site_name", "application-name") or ""):
+            stated[name] += 1
+        parts = title_parts(root)
+        if len(parts) > 1:
+            endings[parts[-1]] += 1
+    for counts in (stated, endings):
+        if counts:
+            name, n = counts.most_common(1)[0]
+            if n == len(pages) and len(name) <= 100:
+                return name
+    return None
 
 
 def poll_interval(dates: list[datetime]) -> int:

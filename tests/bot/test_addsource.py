@@ -110,7 +110,7 @@ def test_an_editor_adds_a_source_with_one_tap_and_only_once(
     assert text.startswith("Proposed source\nKind: rss\nAddress: http://127.0.0.1:")
     assert "tin-moi.rss" in text and "Read with: zero-config (score 1.00)" in text
     assert "Articles found: 4" in text
-    assert "sources:\n  - name: feedsite\n    kind: rss\n" in text
+    assert "sources:\n  - name: feedsite\n    title: Báo Đồng Bằng\n    kind: rss\n" in text
     assert "Thời sự: Thời sự" in text and "# thoi-su" in text
     [(add_label, add), (cancel_label, cancel)] = buttons(proposal)
     assert (add_label, cancel_label) == ("➕ Add to the config", "Cancel")

@@ -145,6 +145,8 @@ def test_a_declared_feed_is_preferred(new_sites: SiteServer, tmp_path: Path) -> 
     assert new_sites.corpus_url(proposal.source["url"]) == "http://feedsite.test/tin-moi.rss"
     assert proposal.source["kind"] == "rss" and proposal.source["poll_interval"] == 600
     assert {"Y tế", "Giáo dục"} <= set(proposal.source["categories"])
+    # what readers see on "Also on" links: the name every article's <title> ends with
+    assert proposal.source["title"] == "Báo Đồng Bằng"
     # a declared feed that works: the well-known feed paths are not probed
     assert not any(a.what.startswith("/feed:") for a in proposal.attempts)
     check_proposal(proposal, tmp_path)
