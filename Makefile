@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test faults screenshot lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest bench-scale clean
+.PHONY: run test faults screenshot lint typecheck check bench bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest bench-scale bench-discovery bench-stories clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ clean:
 
 ## make bench: every benchmark (extraction, publishing, feed serving); each prints
 ## ratios against a baseline measured in the same run
-bench: bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest
+bench: bench-extract bench-publish bench-feeds bench-subscribers bench-bot bench-ingest bench-discovery bench-stories
 
 bench-extract: $(STAMP)
 	$(BIN)/python bench/extract.py --repeat 3
@@ -57,6 +57,20 @@ bench-publish: $(STAMP)
 ## bench-ingest: CMS push (POST /api/articles) to the emulator's channel, real serve + worker
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+## bench-discovery: `loa add-source` scoring per method and site, a derived profile against
+## zero-config (same run), held-out accuracy and derivation time
+bench-discovery: $(STAMP)
+	$(BIN)/python bench/discovery.py
+
+## bench-stories: story grouping: precision/recall on the labelled pairs, checking a new
+## article at 100,000 stored (band index vs every window signature, same run), planning a
+## copy for 10,000 readers, and the story views (SQLite, or DATABASE_URL's PostgreSQL)
+bench-stories: $(STAMP)
+	$(BIN)/python -m bench.stories_quality
+	$(BIN)/python bench/stories.py
+	$(BIN)/python bench/story_copies.py
+	$(BIN)/python bench/story_views.py
 
 ## bench-bot: reader commands over 100,000 articles (SQLite, or DATABASE_URL's PostgreSQL)
 bench-bot: $(STAMP)
