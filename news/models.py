@@ -470,7 +470,13 @@ class FingerprintBand(Base):
     """
 
     __tablename__ = "fingerprint_bands"
-    __table_args__ = (Index("ix_fingerprint_bands_key_seen", "band_key", "seen_at"),)
+    __table_args__ = (
+        Index("ix_fingerprint_bands_key_seen", "band_key", "seen_at"),
+        # an article's bands (an article delete's cascade), and bands past the window
+        # (housekeeping prunes them: ops.housekeeping.prune_fingerprints)
+        Index("ix_fingerprint_bands_article", "article_id"),
+        Index("ix_fingerprint_bands_seen", "seen_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))

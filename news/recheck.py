@@ -26,7 +26,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import SourceConfig
+from config.settings import SourceConfig, StoriesConfig
 from news.db import utcnow, write_session
 from news.errors import FetchError, SourceError
 from news.events import record_event
@@ -152,7 +152,7 @@ def recheck_source(
             report.problems.append(str(exc))
             _touch(factory, article.id, now)
             continue
-        _store(factory, article.id, extracted, page, None, now, report)
+        _store(factory, article.id, extracted, page, None, now, report, reading.stories)
     return report
 
 
@@ -185,7 +185,7 @@ def _gone(
         report.problems.append(f"{article.url}: HTTP {status}, listed at {listed.url}: {exc}")
         return
     log.info("article %s moved from %s to %s", article.id, article.url, listed.url)
-    _store(factory, article.id, extracted, page, listed, now, report)
+    _store(factory, article.id, extracted, page, listed, now, report, listing.reading.stories)
 
 
 def _store(
@@ -196,6 +196,7 @@ def _store(
     listed: Candidate | None,
     now: datetime,
     report: RecheckReport,
+    stories: StoriesConfig,
 ) -> None:
     """Store what the page says now; `listed` is the listing's entry when the URL moved.
 
@@ -211,7 +212,7 @@ def _store(
         result = upsert_article(
             session, extracted, source=source, page=page, checked_at=now,
             identity=listed.identity if listed else article.identity,
-            listed_url=listed.url if listed else None,
+            listed_url=listed.url if listed else None, stories=stories,
         )  # fmt: skip
     if result.outcome is UpsertOutcome.UPDATED:
         report.updated.append(article_id)

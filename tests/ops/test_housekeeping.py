@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.corrections import stale_deliveries
@@ -243,3 +243,39 @@ def test_batches_walk_every_article_once(factory: sessionmaker[Session]) -> None
     cutoff = now - timedelta(days=90)
     done = prune_deliveries(factory, older_than=cutoff, first_seen_before=cutoff, now=now, batch=2)
     assert done == (5, 15) and _rows(factory) == {}
+
+
+def test_story_fingerprints_past_the_window_go_and_the_stories_stay(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A new article is only compared with the window: older signatures and bands go."""
+    from news.models import ArticleFingerprint, FingerprintBand
+
+    words = " ".join(f"từ{i} ngữ{i % 7} câu{i % 11}" for i in range(40))
+    ids = [
+        store_article(factory, extracted(n, body=f"Bài {n}: {words} kết thúc {n}.")).article_id
+        for n in range(1, 4)
+    ]
+    with factory() as session:
+        stories = {a: s for a, s in session.execute(select(Article.id, Article.story_id))}
+        assert all(stories[i] is not None for i in ids)  # fingerprinted and grouped on store
+        assert session.scalar(select(func.count()).select_from(ArticleFingerprint)) == 3
+    # two of them first seen 97 h ago: past the 72 h window plus a day of margin
+    with write_session(factory) as session:
+        for table in (ArticleFingerprint, FingerprintBand):
+            session.execute(
+                update(table)
+                .where(table.article_id.in_(ids[:2]))
+                .values(seen_at=utcnow() - timedelta(hours=97))
+            )
+    settings = _settings(tmp_path)
+    dry = run_housekeeping(settings, factory, dry_run=True)
+    assert dry.fingerprints == 2
+    assert "fingerprints: would delete those of 2 articles past the stories' window" in dry.lines()
+    assert run_housekeeping(settings, factory).fingerprints == 2
+    with factory() as session:
+        left = set(session.scalars(select(ArticleFingerprint.article_id)))
+        bands = set(session.scalars(select(FingerprintBand.article_id).distinct()))
+        assert left == bands == {ids[2]}
+        assert {a: s for a, s in session.execute(select(Article.id, Article.story_id))} == stories
+    assert run_housekeeping(settings, factory).fingerprints == 0

@@ -77,6 +77,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fingerprint_bands")),
     )
     op.create_index("ix_fingerprint_bands_key_seen", "fingerprint_bands", ["band_key", "seen_at"])
+    # an article's bands (an article delete's cascade), and bands past the window
+    # (housekeeping prunes them)
+    op.create_index("ix_fingerprint_bands_article", "fingerprint_bands", ["article_id"])
+    op.create_index("ix_fingerprint_bands_seen", "fingerprint_bands", ["seen_at"])
     op.create_table(
         "story_copies",
         sa.Column("id", sa.Integer(), nullable=False),
