@@ -151,3 +151,31 @@ def print_group(group: StoryGroup, tz: tzinfo, console: Console) -> None:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@story_app.command("backfill")
+def backfill_stories(
+    ctx: typer.Context,
+    hours: Annotated[
+        float | None,
+        typer.Option(min=1, help="Articles first seen this recently (default: the window)"),
+    ] = None,
+) -> None:
+    """Fingerprint and group articles stored before stories existed (or while disabled).
+
+    Only new articles are grouped as they are stored; after an upgrade, the
+    window's articles have no fingerprint yet, so a copy of one of them would
+    be posted again. Oldest first, in batches that commit on their own.
+    """
+    from datetime import timedelta
+
+    from news.db import utcnow
+    from news.stories.grouping import fingerprint_existing
+
+    with _opened(ctx) as (settings, rt):
+        if not settings.stories.enabled:
+            typer.echo("loa: stories are disabled (stories.enabled: false)", err=True)
+            raise typer.Exit(2)
+        since = utcnow() - timedelta(hours=hours or settings.stories.window_hours)
+        done = fingerprint_existing(rt.factory, settings.stories, since=since)
+    typer.echo(f"fingerprinted {done} articles first seen since {since:%Y-%m-%d %H:%M} UTC")

@@ -195,3 +195,32 @@ def test_split_prints_what_was_planned_and_is_idempotent(
     assert "only one in its story" in again.output
     shown = run(loa, "story", "show", str(stories["three"]))
     assert "2 article(s)" in shown.output and "http://baotinh.test/tin/2.html" not in shown.output
+
+
+def test_backfill_groups_the_window_stored_before_stories(
+    loa: CliRunner, factory: sessionmaker[Session]
+) -> None:
+    """After an upgrade: the window's articles get fingerprints, and copies join one story."""
+    from news.models import ArticleFingerprint
+
+    words = " ".join(f"từ{i} ngữ{i % 7} câu{i % 11}" for i in range(40))
+    first = add(factory, 11, "tinhuy", "Khánh thành cầu mới", 10)
+    copy = add(factory, 12, "baotinh", "Khánh thành cầu mới", 9)
+    old = add(factory, 13, "tinhuy", "Tin rất cũ", 200)
+    with factory.begin() as session:  # as stored before migration 0012: no fingerprint, no story
+        for article_id in (first, copy, old):
+            session.execute(
+                update(Article)
+                .where(Article.id == article_id)
+                .values(body=f"{words} {article_id if article_id == old else ''}", story_id=None)
+            )
+        session.query(ArticleFingerprint).delete()
+    result = run(loa, "story", "backfill")
+    assert result.exit_code == 0, result.output
+    assert "fingerprinted 2 articles first seen since" in result.output
+    with factory() as session:
+        story = dict(session.execute(select(Article.id, Article.story_id)).all())
+    assert story[first] is not None and story[first] == story[copy]
+    assert story[old] is None  # outside the 72 h window: left alone
+    again = run(loa, "story", "backfill", "--hours", "300")
+    assert "fingerprinted 1 articles" in again.output  # the old one; the others have theirs
