@@ -33,9 +33,9 @@ import struct
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
-from datasketch import MinHash  # type: ignore[import-untyped]  # no stubs; not in pyproject overrides
 
 from news.text import fold_diacritics
 
@@ -108,16 +108,30 @@ def shingles(
     return out
 
 
+def _minhash_class() -> Any:
+    """datasketch's MinHash, imported when first needed.
+
+    Importing datasketch imports its LSH module and with it scipy: about 0.8 s
+    that every `loa` command and process would pay at start. Only a process
+    that stores a new article needs it, once.
+    """
+    from datasketch import MinHash  # type: ignore[import-untyped]  # no stubs
+
+    return MinHash
+
+
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     """The seed's permutation parameters, drawn once per process (they cost ~0.2 ms)."""
-    perms = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
+    perms = _minhash_class()(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
     return perms[0], perms[1]
 
 
 def signature(items: set[bytes]) -> bytes:
     """The MinHash signature of a shingle set, as stored (little-endian uint32 each)."""
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32", permutations=_permutations())
+    minhash = _minhash_class()(
+        num_perm=NUM_PERM, seed=SEED, scheme="affine32", permutations=_permutations()
+    )
     minhash.update_batch(items)
     return bytes(minhash.hashvalues.astype("<u4").tobytes())
 
