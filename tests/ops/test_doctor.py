@@ -93,10 +93,10 @@ def test_a_working_setup_and_what_is_wrong_in_it(
     code, rows, output = _doctor(tmp_path, env)
     assert code == 1, output
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
-    assert _verdict(rows, "config") == "ok"
-    assert _verdict(rows, "database") == "ok"
-    assert _verdict(rows, "redis") == "ok"
-    assert _verdict(rows, "telegram") == "ok"
+    assert _verdict(rows, "config") == "ok", output
+    assert _verdict(rows, "database") == "ok", output
+    assert _verdict(rows, "redis") == "ok", output
+    assert _verdict(rows, "telegram") == "ok", output
     assert (
         rows["channel @kenh_tot"] == [("ok", next(d for _, d in rows["channel @kenh_tot"]))]
         and "post yes, edit yes, delete yes" in rows["channel @kenh_tot"][0][1]
