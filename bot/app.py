@@ -12,6 +12,7 @@ import warnings
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -19,7 +20,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.commands import (
     catalog,
@@ -38,6 +39,8 @@ from config.settings import Settings
 from news.errors import ConfigError
 
 log = logging.getLogger(__name__)
+#: how many times a reply Telegram answered with 429 is sent again (after retry_after)
+REPLY_RETRIES = 3
 
 
 def build_application(settings: Settings, factory: sessionmaker[Session]) -> Application:  # type: ignore[type-arg]
@@ -46,11 +49,21 @@ def build_application(settings: Settings, factory: sessionmaker[Session]) -> App
     # /preview sends the rendered Bot API requests as they are (do_api_request);
     # PTB's advice to use its typed methods would only convert back and forth.
     warnings.filterwarnings("ignore", "Please use", PTBUserWarning)
+    # PTB's own AIORateLimiter reads RetryAfter.retry_after, which PTB 22.2+ warns about
+    # (it becomes a timedelta in PTB 23, where this limiter is updated with it)
+    warnings.filterwarnings(
+        "ignore", r"Deprecated since version v22\.2: .* `retry_after`", PTBDeprecationWarning
+    )
     application = (
         Application.builder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_base_url)
         .post_init(_on_start)
+        # A reader who types two commands at once meets Telegram's per-chat limit: the
+        # second reply gets a 429. PTB's limiter waits the answer's retry_after and sends
+        # it again (a few times) instead of dropping the reply. Posts and alerts keep the
+        # shared Redis limiter (bot.limiter); these are the bot's own replies.
+        .rate_limiter(AIORateLimiter(max_retries=REPLY_RETRIES))
         .build()
     )
     application.bot_data[DEPS_KEY] = Deps(settings, factory)

@@ -267,3 +267,20 @@ def test_a_failing_handler_apologises_once(
         if r.name == "bot.commands.fallback" and "failed" in r.getMessage()
     ]
     assert len(failures) == 2 and all("bot update" in r.getMessage() for r in failures)
+
+
+def test_two_commands_at_once_both_get_their_answer(
+    bot: RunningBot, factory: sessionmaker[Session], telegram_emulator: Emulator
+) -> None:
+    """Telegram's 1 message/s per private chat answers the second reply with a 429: the bot
+    waits the retry_after and sends it again instead of dropping it."""
+    seed(factory)
+    telegram_emulator.set_limits(enabled=True)  # running_bot turns flood control off
+    telegram_emulator.inject_message(READER, "/help")
+    telegram_emulator.inject_message(READER, "/latest")
+    replies = bot.wait_for(lambda: len(telegram_emulator.sent(READER)) >= 2 or None, timeout=15)
+    assert replies
+    texts = [m.text or "" for m in telegram_emulator.sent(READER)]
+    assert any("/latest" in t for t in texts) and any("Tin mới nhất" in t for t in texts)
+    throttled = [c for c in telegram_emulator.calls("sendMessage") if c["status"] == 429]
+    assert throttled, "the emulator's per-chat limit never answered 429: the test proves nothing"
