@@ -58,7 +58,10 @@ def test_sigterm_to_loa_run_mid_fanout_then_start_again(
     )
     telegram_emulator.set_limits(global_per_second=max(size.per_second, 30))
     first = room.start("run")
-    wait_for(lambda: room.delivered() >= size.chats // 3, timeout=120, what="a third delivered")
+    # Stop early in the fan-out: the worker's warm shutdown finishes the publish batches
+    # it is running (two at --concurrency 2), so the stop must land before the first of
+    # them ends, or a third batch starts and the whole fan-out is sent before the stop.
+    wait_for(lambda: room.delivered() >= size.chats // 10, timeout=120, what="a tenth delivered")
     took, code, left = _stop(first, size.stop_within)
     at_stop = room.delivered()
     view_at_stop = room.ledger()
